@@ -1,0 +1,42 @@
+"""Size estimates that refuse symbolic work too large to finish, before it starts.
+
+A symbolic derivation keeps one expression per entry, so the Hessian of a network
+with W parameters holds W^2 expressions (9,000 parameters: 81 million, tens of
+GB). Fully substituted expressions (``.matrix``, the direct Jacobian route) grow
+as the product of the layer widths, since every path from an input to an output
+appears once. Numbers here are limits, stated in the errors they raise.
+"""
+
+import math
+
+from .errors import TooLargeError
+
+MAX_ENTRIES = 2_000_000          # symbolic entries in one derivation
+MAX_EXPANDED_TERMS = 5_000_000   # leaves of one fully substituted entry, times entries
+BYTES_PER_ENTRY = 2_000          # a measured order of magnitude for one small SymPy expression
+
+
+def check_entries(what, n_entries, n_params):
+    """Refuse a derivation with more than ``MAX_ENTRIES`` symbolic entries."""
+    if n_entries > MAX_ENTRIES:
+        gigabytes = n_entries * BYTES_PER_ENTRY / 1e9
+        raise TooLargeError(
+            f"{what} of a network with W = {n_params} parameters has {n_entries:,} symbolic "
+            f"entries (about {gigabytes:,.0f} GB as SymPy expressions; the limit is "
+            f"{MAX_ENTRIES:,}). Evaluate it numerically without deriving it symbolically, "
+            "or use a smaller network.")
+
+
+def expanded_terms(net):
+    """Leaves of one fully substituted output: one per path from an input to an output."""
+    return math.prod(net.sizes[:-1])
+
+
+def check_expansion(net, n_entries=1):
+    """Refuse substituting the whole graph when the expressions would be too large to use."""
+    terms = expanded_terms(net) * max(n_entries, 1)
+    if terms > MAX_EXPANDED_TERMS:
+        raise TooLargeError(
+            f"fully substituting the graph of {net!r} gives about {terms:,} terms (one per path "
+            f"from an input to an output; the limit is {MAX_EXPANDED_TERMS:,}). Use the named "
+            "form (derivation.named with derivation.definitions) instead.")

@@ -1,0 +1,178 @@
+"""The derivation object every symnet derivation returns.
+
+A derivation holds the exact result in three forms:
+
+* ``named``: a SymPy matrix written with the named intermediates (delta_j^(l),
+  dy_k/da_j^(l), a_j^(l), z_j^(l)), the form a student writes;
+* ``definitions``: what each named intermediate stands for, in order;
+* ``matrix``: the same matrix fully substituted into inputs, parameters and
+  targets (built on first use; refused with an estimate when too large).
+
+``evaluate(X, w, T)`` runs the layer-by-layer matrix form (:mod:`symnet.engine`) on
+all samples at once; ``evaluate_entries`` runs the entry-by-entry named form
+lambdified with SymPy, the slow route used to check the fast one.
+"""
+
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from ._size import check_expansion
+from ._validate import check_inputs, check_params, check_targets
+from .errors import SymnetError
+
+__all__ = ["Derivation"]
+
+_SUMMED = {"gradient", "hessian", "gauss_newton"}
+
+
+class Derivation:
+    """An exact derivative of a network: symbolic forms, and fast batched evaluation.
+
+    Attributes
+    ----------
+    kind : str
+        ``"input_jacobian"``, ``"gradient"``, ``"param_jacobian"``, ``"hessian"`` or
+        ``"gauss_newton"``.
+    net : MLP
+    loss : Loss or None
+    named : sympy.ImmutableMatrix
+        The result in named intermediates.
+    definitions : dict
+        Named intermediate -> its expression in earlier names (forward equations first).
+    rows, columns : tuple of str
+        What each row and column of ``named`` is, e.g. ``'y_1'`` and ``'w_21^(2)'``.
+    intermediates : dict
+        The quantities that produced the result, by kind then layer, e.g.
+        ``intermediates["delta"][l]`` the column of delta_j^(l).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1, 1], hidden="tanh")
+    >>> grad = symnet.gradient(net, "sse")
+    >>> grad.named.T
+    Matrix([[delta_1^(1)*x_1, delta_1^(1), delta_1^(2)*z_1^(1), delta_1^(2)]])
+    >>> grad.definitions[symnet.symbols.delta(1, 1)]
+    delta_1^(2)*w_11^(2)*(1 - z_1^(1)**2)
+    >>> w = net.pack([[[0.5]], [[2.0]]], [[0.0], [0.0]])
+    >>> grad.evaluate([[1.0]], w, [[0.0]]).round(6)
+    array([0.726918, 0.726918, 0.426855, 0.924234])
+    """
+
+    def __init__(self, kind, net, named, definitions, *, rows, columns, evaluator, loss=None,
+                 intermediates=None, method=None):
+        self.kind = kind
+        self.net = net
+        self.loss = loss
+        self.named = sp.ImmutableMatrix(named)
+        self.definitions = definitions
+        self.rows = tuple(rows)
+        self.columns = tuple(columns)
+        self.intermediates = intermediates or {}
+        self.method = method
+        self._evaluator = evaluator
+
+    @property
+    def shape(self):
+        """The shape of the symbolic matrix (per sample for Jacobians)."""
+        return self.named.shape
+
+    @property
+    def summed(self):
+        """True when ``evaluate`` sums over samples (gradient, Hessians)."""
+        return self.kind in _SUMMED
+
+    @property
+    def needs_targets(self):
+        """True when ``evaluate`` needs T (anything built from the error)."""
+        return self.loss is not None
+
+    def __repr__(self):
+        what = f", loss={self.loss.name!r}" if self.loss else ""
+        how = f", method={self.method!r}" if self.method else ""
+        return f"<Derivation {self.kind} {self.shape[0]}x{self.shape[1]} of {self.net!r}{what}{how}>"
+
+    # -- symbolic forms --------------------------------------------------------
+    @cached_property
+    def substitution(self):
+        """Every named symbol (network and derivation) -> its expression in x, w, b, t."""
+        check_expansion(self.net, len(self.named))
+        full = dict(self.net.substitution)
+        for name, value in self.definitions.items():
+            if name not in full:
+                full[name] = value.xreplace(full)
+        return full
+
+    @cached_property
+    def matrix(self):
+        """The exact result fully substituted into inputs, parameters and targets."""
+        return sp.ImmutableMatrix(self.named.xreplace(self.substitution))
+
+    def expanded(self, symbol):
+        """One named intermediate fully substituted, e.g. ``d.expanded(delta(1, 2))``."""
+        if symbol not in self.substitution:
+            raise SymnetError(f"{symbol} is not a named intermediate of this derivation")
+        return self.substitution[symbol]
+
+    # -- numbers -------------------------------------------------------------------
+    def _arrays(self, X, w, T):
+        X, single = check_inputs(self.net, X, allow_complex=False)
+        w = check_params(self.net, w)
+        if self.needs_targets:
+            T = check_targets(self.net, T, X.shape[0], single)
+        return X, w, T, single
+
+    def evaluate(self, X, w, T=None):
+        """The result at inputs X (N, D), parameters w (W,) and targets T (N, K).
+
+        Returns (N, K, D) for the input Jacobian, (N, K, W) for the parameter
+        Jacobian (``.reshape(N * K, W)`` is the Levenberg-Marquardt layout, rows
+        sample-major), (W,) for the gradient and (W, W) for Hessians, both summed
+        over samples. A single sample X of shape (D,) drops the N axis. T is
+        required when the derivation comes from an error function and ignored
+        otherwise.
+        """
+        X, w, T, single = self._arrays(X, w, T)
+        result = self._evaluator(X, w, T)
+        return result[0] if single and not self.summed else result
+
+    @cached_property
+    def _entry_functions(self):
+        ordered = [(name, value) for name, value in {**self.net.equations,
+                                                     **self.definitions}.items()]
+        compiled = []
+        for name, value in ordered:
+            arguments = sorted(value.free_symbols, key=lambda s: s.name)
+            compiled.append((name, arguments, sp.lambdify(arguments, value, "numpy")))
+        entries = []
+        for index, value in enumerate(self.named):
+            arguments = sorted(value.free_symbols, key=lambda s: s.name)
+            entries.append((index, arguments, sp.lambdify(arguments, value, "numpy")))
+        return compiled, entries
+
+    def evaluate_entries(self, X, w, T=None):
+        """The same as :meth:`evaluate`, computed entry by entry from the named form.
+
+        Slow (one lambdified expression per intermediate and per entry) and
+        independent of the matrix form, so the two can be compared.
+        """
+        X, w, T, single = self._arrays(X, w, T)
+        N = X.shape[0]
+        values = dict(zip(self.net.inputs, X.T))
+        values.update(zip(self.net.params, w))
+        if T is not None:
+            values.update(zip(self.net.targets, T.T))
+        definitions, entries = self._entry_functions
+        for name, arguments, function in definitions:
+            values[name] = np.broadcast_to(function(*[values[a] for a in arguments]), (N,))
+        out = np.empty((N,) + self.shape)
+        flat = out.reshape(N, -1)
+        for index, arguments, function in entries:
+            flat[:, index] = function(*[values[a] for a in arguments])
+        if self.kind == "gradient":
+            return out.sum(axis=0)[:, 0]
+        if self.summed:
+            return out.sum(axis=0)
+        return out[0] if single else out

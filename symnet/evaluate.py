@@ -1,0 +1,26 @@
+"""The error function itself, evaluated: the quantity the gradient and Hessian differentiate."""
+
+from . import engine
+from ._validate import check_inputs, check_params, check_targets
+from .losses import get_loss
+
+__all__ = ["loss_value"]
+
+
+def loss_value(net, loss, X, w, T):
+    """E = sum_n E_n at inputs X (N, D), parameters w (W,) and targets T (N, K), in stable form.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([2, 2, 2], hidden="sigmoid", output="sigmoid")
+    >>> w = net.pack([[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
+    ...              [[0.35, 0.35], [0.60, 0.60]])
+    >>> round(loss_value(net, "sse", [[0.05, 0.10]], w, [[0.01, 0.99]]), 9)
+    0.298371109
+    """
+    loss = get_loss(loss, net)
+    X, single = check_inputs(net, X, allow_complex=False)
+    w = check_params(net, w)
+    T = check_targets(net, T, X.shape[0], single)
+    return engine.error_value(net, loss, X, w, T)

@@ -1,0 +1,28 @@
+"""Shared fixtures.  Every random draw is seeded so failures are reproducible."""
+import numpy as np
+import pytest
+
+from helpers import MAZUR, random_problem
+
+
+def pytest_configure(config):
+    # The project runs with warnings as errors; enforce it here too so an overflow
+    # in exp() inside the library fails the numerics tests even if the project's
+    # own pytest configuration does not say so.
+    config.addinivalue_line("filterwarnings", "error")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20240611)
+
+
+@pytest.fixture
+def problem(rng):
+    """problem(sizes, n_samples=3, scale=0.7, output=None) -> (X, w, T), seeded."""
+    return lambda sizes, **kw: random_problem(rng, sizes, **kw)
+
+
+@pytest.fixture
+def mazur():
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in MAZUR.items()}
