@@ -26,10 +26,10 @@ Examples
 ('tanh', '\\\\tanh')
 >>> float(act.derivative_numpy(1.0))  # tanh'(1)
 0.41997434161402614
->>> activation("relu").derivative_numpy(0.0)
-array(0.)
->>> activation("relu", derivative_at_zero=0.5).derivative_numpy(0.0)
-array(0.5)
+>>> float(activation("relu").derivative_numpy(0.0))
+0.0
+>>> float(activation("relu", derivative_at_zero=0.5).derivative_numpy(0.0))
+0.5
 """
 
 from dataclasses import dataclass, field

@@ -107,7 +107,7 @@ def input_jacobian(net, method="backprop"):
     >>> net = symnet.MLP([2, 2, 1], hidden="tanh")
     >>> J = input_jacobian(net)
     >>> J.named
-    Matrix([[w_11^(1)*dy_1/da_1^(1) + w_21^(1)*dy_1/da_2^(1), w_12^(1)*dy_1/da_1^(1) + w_22^(1)*dy_1/da_2^(1)]])
+    Matrix([[dy_1/da_1^(1)*w_11^(1) + dy_1/da_2^(1)*w_21^(1), dy_1/da_1^(1)*w_12^(1) + dy_1/da_2^(1)*w_22^(1)]])
     >>> direct = input_jacobian(net, method="direct")
     >>> (J.matrix - direct.matrix).expand()
     Matrix([[0, 0]])
@@ -194,7 +194,7 @@ def param_jacobian(net):
     >>> net = symnet.MLP([3, 4, 2])
     >>> J = param_jacobian(net)
     >>> J.named[0, 0], J.named[1, net.n_params - 1]
-    (x_1*dy_1/da_1^(1), 1)
+    (dy_1/da_1^(1)*x_1, 1)
     >>> X = np.ones((5, 3))
     >>> J.evaluate(X, net.init_params(seed=1)).reshape(5 * 2, -1).shape
     (10, 26)

@@ -25,6 +25,10 @@ from .errors import SymnetError
 __all__ = ["Derivation"]
 
 _SUMMED = {"gradient", "hessian", "gauss_newton"}
+# What each kind differentiates: (with respect to, order).
+_KINDS = {"input_jacobian": ("inputs", 1), "gradient": ("params", 1),
+          "param_jacobian": ("params", 1), "hessian": ("params", 2),
+          "gauss_newton": ("params", 2)}
 
 
 class Derivation:
@@ -46,6 +50,10 @@ class Derivation:
     intermediates : dict
         The quantities that produced the result, by kind then layer, e.g.
         ``intermediates["delta"][l]`` the column of delta_j^(l).
+    wrt : {"inputs", "params"}
+        What it differentiates with respect to.
+    order : int
+        1 for Jacobians and gradients, 2 for Hessians.
 
     Examples
     --------
@@ -56,13 +64,17 @@ class Derivation:
     Matrix([[delta_1^(1)*x_1, delta_1^(1), delta_1^(2)*z_1^(1), delta_1^(2)]])
     >>> grad.definitions[symnet.symbols.delta(1, 1)]
     delta_1^(2)*w_11^(2)*(1 - z_1^(1)**2)
+    >>> # x = 1, a = 0.5, z = tanh(0.5) = 0.462117, y = 2 z = 0.924234 = delta^(2) (t = 0),
+    >>> # delta^(1) = 2 (1 - z^2) delta^(2) = 1.453724
     >>> w = net.pack([[[0.5]], [[2.0]]], [[0.0], [0.0]])
     >>> grad.evaluate([[1.0]], w, [[0.0]]).round(6)
-    array([0.726918, 0.726918, 0.426855, 0.924234])
+    array([1.453724, 1.453724, 0.427105, 0.924234])
     """
 
     def __init__(self, kind, net, named, definitions, *, rows, columns, evaluator, loss=None,
                  intermediates=None, method=None):
+        if kind not in _KINDS:
+            raise SymnetError(f"unknown derivation kind {kind!r}")
         self.kind = kind
         self.net = net
         self.loss = loss
@@ -78,6 +90,33 @@ class Derivation:
     def shape(self):
         """The shape of the symbolic matrix (per sample for Jacobians)."""
         return self.named.shape
+
+    @property
+    def wrt(self):
+        """``"inputs"`` or ``"params"``: the variables of differentiation."""
+        return _KINDS[self.kind][0]
+
+    @property
+    def order(self):
+        """1 for Jacobians and the gradient, 2 for Hessians."""
+        return _KINDS[self.kind][1]
+
+    @property
+    def approximation(self):
+        """True for the Gauss-Newton matrix, which is not the derivative of anything."""
+        return self.kind == "gauss_newton"
+
+    def function(self, X, w, T=None):
+        """The function this derivation differentiates, evaluated (complex X or w allowed).
+
+        The network outputs (N, K) for the Jacobians; the error E (a float, summed
+        over samples) for the gradient and the Hessians. A numerical check
+        differentiates this, never the derivation itself.
+        """
+        if self.loss is None:
+            return self.net.forward(X, w)
+        from .evaluate import loss_value
+        return loss_value(self.net, self.loss.name, X, w, T)
 
     @property
     def summed(self):

@@ -49,7 +49,8 @@ def layer_derivatives(net, A, Z, second=False):
 def error_value(net, loss, X, w, T):
     """E = sum_n E_n, in the loss's stable form."""
     A, Z = forward_pass(net, X, w)
-    return float(loss.value(A[-1], Z[-1], T))
+    value = loss.value(A[-1], Z[-1], T)
+    return complex(value) if np.iscomplexobj(value) else float(value)
 
 
 def _deltas(net, loss, A, Z, T, dh, w):

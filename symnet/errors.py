@@ -36,5 +36,5 @@ class TooLargeError(SymnetError):
     ...     symnet.hessian(net, "sse")
     ... except symnet.TooLargeError as error:
     ...     print(str(error)[:60])
-    the exact Hessian of a network with W = 9034 parameters has
+    the Hessian of a network with W = 8970 parameters has 80,460
     """

@@ -10,6 +10,8 @@ __all__ = ["loss_value"]
 def loss_value(net, loss, X, w, T):
     """E = sum_n E_n at inputs X (N, D), parameters w (W,) and targets T (N, K), in stable form.
 
+    Complex X or w give a complex E (for complex-step differentiation); real ones a float.
+
     Examples
     --------
     >>> import symnet
@@ -20,7 +22,7 @@ def loss_value(net, loss, X, w, T):
     0.298371109
     """
     loss = get_loss(loss, net)
-    X, single = check_inputs(net, X, allow_complex=False)
-    w = check_params(net, w)
+    X, single = check_inputs(net, X, allow_complex=True)
+    w = check_params(net, w, allow_complex=True)
     T = check_targets(net, T, X.shape[0], single)
     return engine.error_value(net, loss, X, w, T)

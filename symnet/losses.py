@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import SymnetError
-from .numerics import log_sum_exp
+from .numerics import log_sum_exp, stable_softplus
 
 __all__ = ["Loss", "get_loss", "LOSSES"]
 
@@ -81,7 +81,7 @@ class Loss:
             return 0.5 * np.sum((Y - T) ** 2)
         if self.output == "softmax":
             return np.sum(T * (log_sum_exp(A, axis=1) - A))
-        return np.sum(np.logaddexp(0.0, A) - T * A)
+        return np.sum(stable_softplus(A) - T * A)
 
     def delta(self, A, Y, T, dh):
         """Output deltas (N, K); ``dh`` is h'(A) for elementwise outputs."""

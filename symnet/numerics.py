@@ -14,7 +14,7 @@ Examples
 --------
 >>> import numpy as np
 >>> stable_sigmoid(np.array([-1000.0, 0.0, 1000.0]))
-array([0., 0.5, 1. ])
+array([0. , 0.5, 1. ])
 >>> stable_softplus(np.array([-1000.0, 1000.0]))
 array([   0., 1000.])
 """
