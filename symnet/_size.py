@@ -12,8 +12,23 @@ import math
 from .errors import TooLargeError
 
 MAX_ENTRIES = 2_000_000          # symbolic entries in one derivation
+MAX_HESSIAN_ENTRIES = 300_000    # W^2 for the exact Hessian (W <= 547): each entry is an R-operator sum
+SECONDS_PER_HESSIAN_ENTRY = 2.5e-4  # measured: [8, 16, 4] (W = 212, 44,944 entries) in about 11 s
 MAX_EXPANDED_TERMS = 5_000_000   # leaves of one fully substituted entry, times entries
 BYTES_PER_ENTRY = 2_000          # a measured order of magnitude for one small SymPy expression
+
+
+def check_hessian(n_params):
+    """Refuse an exact symbolic Hessian whose W^2 entries would take more than minutes."""
+    entries = n_params ** 2
+    if entries > MAX_HESSIAN_ENTRIES:
+        minutes = entries * SECONDS_PER_HESSIAN_ENTRY / 60
+        raise TooLargeError(
+            f"the Hessian of a network with W = {n_params} parameters has {entries:,} symbolic "
+            f"entries (about {minutes:,.0f} minutes to derive; the limit is "
+            f"{MAX_HESSIAN_ENTRIES:,} entries, W <= {int(MAX_HESSIAN_ENTRIES ** 0.5)}). Its "
+            "products with vectors can be evaluated numerically without deriving it, or use a "
+            "smaller network.")
 
 
 def check_entries(what, n_entries, n_params):

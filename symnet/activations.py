@@ -72,6 +72,17 @@ class Activation:
         True when h is analytic, so complex-step differentiation is valid.
     elementwise : bool
         False only for softmax, which couples the units of its layer.
+
+    Examples
+    --------
+    >>> sig = activation("sigmoid")
+    >>> sig.derivative                      # written in terms of itself
+    (1 - sigmoid(a))*sigmoid(a)
+    >>> float(sig.derivative_numpy(0.0))    # sigma'(0) = 1/4, its maximum
+    0.25
+    >>> relu = activation("relu")
+    >>> relu.kinks, relu.kink_convention, relu.analytic
+    ((0,), "h'(0) = 0", False)
     """
 
     name: str
@@ -208,6 +219,8 @@ _CUSTOM = {}
 def known_activations():
     """The names ``activation`` accepts, built-in first, then registered ones.
 
+    Examples
+    --------
     >>> known_activations()[:4]
     ('sigmoid', 'tanh', 'relu', 'leaky_relu')
     """
@@ -222,10 +235,10 @@ def activation(name, **parameters):
     name : str or Activation
         One of :func:`known_activations` (``"logistic"`` and ``"identity"`` are
         accepted as aliases), or an ``Activation``, returned as it is.
-    derivative_at_zero : float, optional (relu only)
-        The value used for ReLU'(0); 0 by default (Bishop, PyTorch).
-    slope : float, optional (leaky_relu only)
-        The slope s for a < 0; 0.01 by default. The derivative at 0 is s.
+    **parameters
+        ``derivative_at_zero`` (relu only): the value used for ReLU'(0), in [0, 1];
+        0 by default (Bishop, PyTorch). ``slope`` (leaky_relu only): the slope s
+        for a < 0, in [0, 1); 0.01 by default. The derivative at 0 is s.
 
     Examples
     --------

@@ -216,6 +216,8 @@ def layer_form(net, loss):
     delta^(l) = h'(a^(l)) o (W^(l+1)T delta^(l+1)), built from the weight matrices,
     so it can be compared entry by entry with :func:`gradient`'s definitions.
 
+    Examples
+    --------
     >>> import symnet
     >>> net = symnet.MLP([1, 2, 1])
     >>> form = layer_form(net, "sse")

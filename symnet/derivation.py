@@ -24,11 +24,11 @@ from .errors import SymnetError
 
 __all__ = ["Derivation"]
 
-_SUMMED = {"gradient", "hessian", "gauss_newton"}
+_SUMMED = {"gradient", "hessian", "gauss_newton", "hessian_residual"}
 # What each kind differentiates: (with respect to, order).
 _KINDS = {"input_jacobian": ("inputs", 1), "gradient": ("params", 1),
           "param_jacobian": ("params", 1), "hessian": ("params", 2),
-          "gauss_newton": ("params", 2)}
+          "gauss_newton": ("params", 2), "hessian_residual": ("params", 2)}
 
 
 class Derivation:
@@ -133,6 +133,21 @@ class Derivation:
         how = f", method={self.method!r}" if self.method else ""
         return f"<Derivation {self.kind} {self.shape[0]}x{self.shape[1]} of {self.net!r}{what}{how}>"
 
+    # -- LaTeX -----------------------------------------------------------------------
+    def latex(self, form="entries", expanded=False, **options):
+        """The derivation as a LaTeX ``aligned`` block in Bishop's notation.
+
+        ``form`` is ``"entries"`` (index notation) or ``"matrix"`` (layer by layer);
+        ``expanded=True`` substitutes every named intermediate. Other options
+        (``max_entries``, ``terms_per_line``, ``width``, ``n_samples``) are those of
+        :func:`symnet.latex.derivation_latex`.
+        """
+        from .latex import derivation_latex
+        return derivation_latex(self, form=form, expanded=expanded, **options)
+
+    def _repr_latex_(self):
+        return f"$${self.latex()}$$"
+
     # -- symbolic forms --------------------------------------------------------
     @cached_property
     def substitution(self):
@@ -185,10 +200,10 @@ class Derivation:
         for name, value in ordered:
             arguments = sorted(value.free_symbols, key=lambda s: s.name)
             compiled.append((name, arguments, sp.lambdify(arguments, value, "numpy")))
-        entries = []
-        for index, value in enumerate(self.named):
-            arguments = sorted(value.free_symbols, key=lambda s: s.name)
-            entries.append((index, arguments, sp.lambdify(arguments, value, "numpy")))
+        # All entries in one function, with common subexpressions computed once
+        # (the R-operator entries of a Hessian share most of their terms).
+        arguments = sorted(self.named.free_symbols, key=lambda s: s.name)
+        entries = (arguments, sp.lambdify(arguments, list(self.named), "numpy", cse=True))
         return compiled, entries
 
     def evaluate_entries(self, X, w, T=None):
@@ -208,8 +223,9 @@ class Derivation:
             values[name] = np.broadcast_to(function(*[values[a] for a in arguments]), (N,))
         out = np.empty((N,) + self.shape)
         flat = out.reshape(N, -1)
-        for index, arguments, function in entries:
-            flat[:, index] = function(*[values[a] for a in arguments])
+        arguments, function = entries
+        for index, value in enumerate(function(*[values[a] for a in arguments])):
+            flat[:, index] = value
         if self.kind == "gradient":
             return out.sum(axis=0)[:, 0]
         if self.summed:

@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from . import engine
-from ._size import check_entries
+from ._size import check_hessian
 from .backprop import hidden_derivative, param_jacobian_named, symbolic_deltas
 from .derivation import Derivation
 from .errors import SymnetError
@@ -58,35 +58,50 @@ def _output_delta_partials(net, loss):
     return sp.Matrix(K, K, partial)
 
 
-def _directional(net, loss, deltas, q, partials):
-    """R_q{a}, R_q{z}, R_q{delta} per layer for the direction of parameter q."""
+class _LayerFactors:
+    """h'(a_j^(l)), h''(a_j^(l)) and sum_k w_kj delta_k^(l+1), built once for all directions."""
+
+    def __init__(self, net, deltas):
+        L = net.n_layers
+        self.first = {l: [hidden_derivative(net, l, j) for j in range(net.sizes[l])]
+                      for l in range(1, L)}
+        self.second = {l: [_second_derivative(net, l, j) for j in range(net.sizes[l])]
+                       for l in range(1, L)}
+        self.back = {l: [sp.Add(*[net.weights[l][k, j] * deltas[l + 1][k]
+                                  for k in range(net.sizes[l + 1])])
+                         for j in range(net.sizes[l])] for l in range(1, L)}
+
+
+def _directional(net, deltas, q, partials, factors):
+    """R_q{z}, R_q{delta} per layer for the direction of parameter q."""
     L = net.n_layers
     layer_q, kind, j_q, i_q = _locate(net, q)
-    R_z = {0: [sp.S.Zero] * net.sizes[0]}
+    # R_q{a^(l)} = 0 below the layer of w_q: start where the direction enters.
+    R_z = {l: [sp.S.Zero] * net.sizes[l] for l in range(layer_q)}
     R_a = {}
-    for l in range(1, L + 1):
+    for l in range(layer_q, L + 1):
         W, previous = net.weights[l - 1], net.layer_values(l - 1)
         values = []
         for j in range(net.sizes[l]):
-            value = sp.Add(*[W[j, i] * R_z[l - 1][i] for i in range(net.sizes[l - 1])])
+            value = sp.Add(*[W[j, i] * R_z[l - 1][i] for i in range(net.sizes[l - 1])
+                             if R_z[l - 1][i] != 0])
             if l == layer_q and j == j_q:
                 value += previous[i_q] if kind == "w" else 1
             values.append(value)
         R_a[l] = values
         if l < L:
-            R_z[l] = [hidden_derivative(net, l, j) * R_a[l][j] for j in range(net.sizes[l])]
+            R_z[l] = [factors.first[l][j] * R_a[l][j] for j in range(net.sizes[l])]
     R_delta = {L: [sp.Add(*[partials[k, m] * R_a[L][m] for m in range(net.sizes[L])])
                    for k in range(net.sizes[L])]}
     for l in range(L - 1, 0, -1):
         W_next = net.weights[l]
         values = []
         for j in range(net.sizes[l]):
-            back = sp.Add(*[W_next[k, j] * deltas[l + 1][k] for k in range(net.sizes[l + 1])])
             r_back = sp.Add(*[W_next[k, j] * R_delta[l + 1][k] for k in range(net.sizes[l + 1])])
             if layer_q == l + 1 and kind == "w" and i_q == j:
                 r_back += deltas[l + 1][j_q]
-            values.append(_second_derivative(net, l, j) * R_a[l][j] * back
-                          + hidden_derivative(net, l, j) * r_back)
+            curvature = factors.second[l][j] * R_a[l][j] * factors.back[l][j] if l in R_a else 0
+            values.append(curvature + factors.first[l][j] * r_back)
         R_delta[l] = values
     return R_z, R_delta
 
@@ -106,10 +121,11 @@ def _locate(net, column):
 def _exact_named(net, loss, definitions):
     deltas = symbolic_deltas(net, loss, definitions)
     partials = _output_delta_partials(net, loss)
+    factors = _LayerFactors(net, deltas)
     W = net.n_params
     H = sp.zeros(W, W)
     for q in range(W):
-        R_z, R_delta = _directional(net, loss, deltas, q, partials)
+        R_z, R_delta = _directional(net, deltas, q, partials, factors)
         for p in range(W):
             l, kind, j, i = _locate(net, p)
             if kind == "b":
@@ -159,8 +175,7 @@ def hessian(net, loss, approx=None):
     loss = get_loss(loss, net)
     if approx not in (None, "gauss_newton", "outer_product"):
         raise SymnetError(f"approx must be None or 'gauss_newton'; got {approx!r}")
-    check_entries("the Hessian" if approx is None else "the Gauss-Newton matrix",
-                  net.n_params ** 2, net.n_params)
+    check_hessian(net.n_params)
     definitions = {}
     labels = [p.name for p in net.params]
     if approx is None:

@@ -133,6 +133,8 @@ class Loss:
 def get_loss(name, net):
     """The :class:`Loss` called ``name`` for ``net``'s output activation, or a clear error.
 
+    Examples
+    --------
     >>> import symnet
     >>> get_loss("cross_entropy", symnet.MLP([2, 2, 1]))
     Traceback (most recent call last):
