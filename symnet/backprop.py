@@ -172,13 +172,15 @@ def gradient(net, loss):
 def param_jacobian_named(net, definitions, of="y"):
     """K x W named matrix of d out_k / d w_p and the sensitivities behind it."""
     G = symbolic_sensitivities(net, definitions, of)
-    columns = []
+    K = net.sizes[-1]
+    rows = [[] for _ in range(K)]  # built row by row: hstack of W columns costs O(W^2)
     for l in range(1, net.n_layers + 1):
         previous = net.layer_values(l - 1)
-        for j in range(net.sizes[l]):
-            columns.extend(G[l][:, j] * z for z in previous)
-        columns.extend(G[l][:, j] for j in range(net.sizes[l]))
-    return sp.Matrix.hstack(*columns), G
+        for k in range(K):
+            for j in range(net.sizes[l]):
+                rows[k].extend(G[l][k, j] * z for z in previous)
+            rows[k].extend(G[l][k, j] for j in range(net.sizes[l]))
+    return sp.Matrix(rows), G
 
 
 def param_jacobian(net):

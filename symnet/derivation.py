@@ -44,7 +44,9 @@ class Derivation:
     named : sympy.ImmutableMatrix
         The result in named intermediates.
     definitions : dict
-        Named intermediate -> its expression in earlier names (forward equations first).
+        The named intermediates this derivation introduces (deltas, dy/da, ...) -> their
+        expressions in earlier names. The forward equations (a_j^(l), z_j^(l), y_k) are
+        ``net.equations``; :attr:`all_definitions` has both, forward first.
     rows, columns : tuple of str
         What each row and column of ``named`` is, e.g. ``'y_1'`` and ``'w_21^(2)'``.
     intermediates : dict
@@ -90,6 +92,14 @@ class Derivation:
     def shape(self):
         """The shape of the symbolic matrix (per sample for Jacobians)."""
         return self.named.shape
+
+    @property
+    def all_definitions(self):
+        """Every named symbol in ``named`` -> its expression, forward equations first.
+
+        Evaluating them in order, each from the earlier ones, gives every entry.
+        """
+        return {**self.net.equations, **self.definitions}
 
     @property
     def wrt(self):
@@ -194,8 +204,7 @@ class Derivation:
 
     @cached_property
     def _entry_functions(self):
-        ordered = [(name, value) for name, value in {**self.net.equations,
-                                                     **self.definitions}.items()]
+        ordered = list(self.all_definitions.items())
         compiled = []
         for name, value in ordered:
             arguments = sorted(value.free_symbols, key=lambda s: s.name)

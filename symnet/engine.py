@@ -121,8 +121,9 @@ def param_jacobian_values(net, X, w, of="y"):
     jacobian = np.empty((N, K, net.n_params))
     for l in range(1, net.n_layers + 1):
         w_cols, b_cols = net.layer_slices(l)
-        outer = G[l][:, :, :, None] * Z[l - 1][:, None, None, :]
-        jacobian[:, :, w_cols] = outer.reshape(N, K, -1)
+        # Write the outer products straight into the result (a view), not via a temporary.
+        block = jacobian[:, :, w_cols].reshape(N, K, net.sizes[l], net.sizes[l - 1])
+        np.multiply(G[l][:, :, :, None], Z[l - 1][:, None, None, :], out=block)
         jacobian[:, :, b_cols] = G[l]
     return jacobian
 

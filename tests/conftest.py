@@ -1,6 +1,13 @@
 """Shared fixtures.  Every random draw is seeded so failures are reproducible."""
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Keep hypothesis' caches/patches out of the repository (we may only write tests/).
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "symnet-tests-hypothesis")
 
 from helpers import MAZUR, random_problem
 

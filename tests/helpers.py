@@ -122,8 +122,41 @@ ARCHS = [
     ((2, 2, 2, 2, 3), ("sigmoid", "tanh", "softplus"), "softmax", "cross_entropy"),  # deep
 ]
 
+# The fully substituted .matrix of a softmax net grows fast; symbolic tests use this one.
+SMALL_SOFTMAX = ((2, 2, 2), "tanh", "softmax", "cross_entropy")
+
 
 def arch_id(a):
     sizes, hidden, output, loss = a
     h = hidden if isinstance(hidden, str) else "+".join(hidden)
     return "-".join(map(str, sizes)) + f"_{h}_{output}_{loss}"
+
+
+def lambdify_at(net, M, x, w, t=()):
+    """Evaluate a sympy Matrix in (inputs, params, targets) at one point by
+    sympy.lambdify (cse=True: printing large softmax expressions without common
+    subexpression elimination takes tens of seconds)."""
+    import sympy as sp
+    syms = list(net.inputs) + list(net.params) + list(net.targets)
+    assert M.free_symbols <= set(syms), f"stray symbols {M.free_symbols - set(syms)}"
+    t = list(t) + [0.0] * (len(net.targets) - len(t))          # targets unused by y, J
+    return np.asarray(sp.lambdify(syms, M, modules="numpy", cse=True)(*x, *w, *t), dtype=float)
+
+
+# Hand-computed binary cross-entropy case: 1-1-1, linear hidden, sigmoid output,
+# w = (w1, b1, w2, b2) = (1, 0, 2, -2), x = 1, t = 1.
+#   z = 1, a^(2) = 2*1 - 2 = 0, y = 1/2, E = -log(1/2) = log 2, delta = y - t = -1/2.
+#   B = d a^(2)/dw = (w2 x, w2, z, 1) = (2, 2, 1, 1); grad = delta B = (-1, -1, -1/2, -1/2).
+#   Lambda = y(1 - y) = 1/4: GN = B B^T / 4 = [[1,1,.5,.5],[1,1,.5,.5],[.5,.5,.25,.25],[.5,.5,.25,.25]].
+#   d2a/dw1dw2 = x = 1, d2a/db1dw2 = 1, others 0, so the exact H = GN + delta * those:
+#   H[w1,w2] = H[b1,w2] = 0.5 - 0.5 = 0.
+HAND_CE = dict(
+    sizes=(1, 1, 1), hidden="linear", output="sigmoid",
+    X=np.array([[1.0]]), w=np.array([1.0, 0.0, 2.0, -2.0]), T=np.array([[1.0]]),
+    E=np.log(2.0), grad=np.array([-1.0, -1.0, -0.5, -0.5]),
+    gauss_newton=np.outer([2.0, 2.0, 1.0, 1.0], [2.0, 2.0, 1.0, 1.0]) / 4,
+    hessian=np.array([[1.0, 1.0, 0.0, 0.5],
+                      [1.0, 1.0, 0.0, 0.5],
+                      [0.0, 0.0, 0.25, 0.25],
+                      [0.5, 0.5, 0.25, 0.25]]),
+)

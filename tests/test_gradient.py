@@ -6,7 +6,7 @@ import sympy as sp
 
 import oracle as o
 import symnet
-from helpers import ARCHS, HAND111, MAZUR, MAZUR_STEP, arch_id, derivation, make_net, random_problem
+from helpers import ARCHS, HAND111, SMALL_SOFTMAX, MAZUR, MAZUR_STEP, arch_id, derivation, lambdify_at, make_net, random_problem
 
 
 def mazur_grad():
@@ -121,16 +121,14 @@ def test_gradient_of_batch_is_sum_over_samples(rng, arch):
 
 
 # ------------------------------------------------------------------ symbolic
-@pytest.mark.parametrize("arch", [ARCHS[0], ARCHS[2], ARCHS[4]], ids=arch_id)
+@pytest.mark.parametrize("arch", [ARCHS[0], ARCHS[2], SMALL_SOFTMAX], ids=arch_id)
 def test_gradient_matrix_lambdified_matches_oracle(rng, arch):
     sizes, hidden, output, loss = arch
     net = make_net(sizes, hidden, output)
     M = derivation("gradient", sizes, hidden, output, loss).matrix
     assert isinstance(M, sp.MatrixBase) and M.shape in {(net.n_params, 1), (1, net.n_params)}
-    syms = list(net.inputs) + list(net.params) + list(net.targets)
-    assert M.free_symbols <= set(syms)
     X, w, T = random_problem(rng, sizes, n_samples=1, output=output)
-    got = np.asarray(sp.lambdify(syms, M, modules="numpy")(*X[0], *w, *T[0]), dtype=float).ravel()
+    got = lambdify_at(net, M, X[0], w, T[0]).ravel()
     np.testing.assert_allclose(got, o.grad(sizes, hidden, output, X, w, T, loss), rtol=1e-10, atol=1e-13)
 
 
@@ -140,15 +138,28 @@ def test_named_form_with_definitions_equals_oracle(rng):
     d = derivation("gradient", sizes, hidden, output, loss)
     X, w, T = random_problem(rng, sizes, n_samples=1, output=output)
     point = dict(zip(net.inputs, X[0])) | dict(zip(net.params, w)) | dict(zip(net.targets, T[0]))
-    # .definitions must define every intermediate .named uses (each from earlier ones)
+    # .all_definitions (forward equations, then the derivation's own) must define every
+    # intermediate .named uses, each from earlier ones
     known = set(point)
-    for sym, expr in d.definitions.items():
+    for sym, expr in d.all_definitions.items():
         assert sp.sympify(expr).free_symbols <= known, f"{sym} uses undefined {sp.sympify(expr).free_symbols - known}"
         known.add(sym)
     assert d.named.free_symbols <= known, f"undefined in .named: {d.named.free_symbols - known}"
     # evaluate the intermediates in their stated order, each from the earlier ones
     values = dict(point)
-    for sym, expr in d.definitions.items():
+    for sym, expr in d.all_definitions.items():
         values[sym] = sp.sympify(expr).subs(values).evalf(30)
     got = np.array(d.named.subs(values).evalf(30), dtype=float).ravel()
     np.testing.assert_allclose(got, o.grad(sizes, hidden, output, X, w, T, loss), rtol=1e-10)
+
+
+def test_softmax_cross_entropy_unnormalised_targets(rng):
+    # E = -sum_k t_k log y_k  =>  dE/da_k = (sum_m t_m) y_k - t_k, which is y - t only
+    # when the targets sum to one: a shortcut "delta = y - t" would fail here.
+    sizes, hidden, output, loss = (2, 3, 3), "tanh", "softmax", "cross_entropy"
+    X, w, _ = random_problem(rng, sizes, n_samples=3, output=output)
+    T = rng.uniform(0.0, 1.0, size=(3, 3))
+    g = derivation("gradient", sizes, hidden, output, loss).evaluate(X, w, T)
+    np.testing.assert_allclose(g, o.grad(sizes, hidden, output, X, w, T, loss), rtol=1e-10, atol=1e-13)
+    E = symnet.loss_value(make_net(sizes, hidden, output), loss, X, w, T)
+    assert E == pytest.approx(float(o.loss(sizes, hidden, output, X, w, T, loss)), rel=1e-12)

@@ -2,10 +2,9 @@
 the oracle, hand values and the oracle's J^T J / B^T Lambda B."""
 import numpy as np
 import pytest
-import sympy as sp
 
 import oracle as o
-from helpers import ARCHS, HAND111, arch_id, derivation, make_net, random_problem, relu_margin
+from helpers import ARCHS, HAND111, arch_id, derivation, lambdify_at, make_net, random_problem, relu_margin
 
 # The two deep architectures have W = 34 and 27; include one of them in the exact
 # Hessian comparison so that depth is exercised, keep the rest small.
@@ -114,7 +113,29 @@ def test_hessian_matrix_lambdified_matches_oracle(rng, arch):
     net = make_net(sizes, hidden, output)
     M = derivation("hessian", sizes, hidden, output, loss).matrix
     assert M.shape == (net.n_params, net.n_params)
-    syms = list(net.inputs) + list(net.params) + list(net.targets)
     X, w, T = random_problem(rng, sizes, n_samples=1, output=output)
-    got = np.asarray(sp.lambdify(syms, M, modules="numpy")(*X[0], *w, *T[0]), dtype=float)
+    got = lambdify_at(net, M, X[0], w, T[0])
     np.testing.assert_allclose(got, o.hessian_fd_grad(sizes, hidden, output, X, w, T, loss), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("approx,key", [(None, "hessian"), ("gauss_newton", "gauss_newton")])
+def test_hand_binary_cross_entropy_curvature(approx, key):
+    # Worked in helpers.HAND_CE: Lambda = y(1-y) = 1/4, B = (2, 2, 1, 1), delta = -1/2.
+    from helpers import HAND_CE as C
+    d = derivation("hessian", C["sizes"], C["hidden"], C["output"], "cross_entropy", approx)
+    np.testing.assert_allclose(d.evaluate(C["X"], C["w"], C["T"]), C[key], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("approx", [None, "gauss_newton"])
+def test_softmax_unnormalised_targets(rng, approx):
+    # Spec: Lambda = (sum_k t_k)(diag y - y y^T) for softmax, so targets that do not
+    # sum to one must scale the curvature (E = -sum t_k log y_k is still well defined).
+    sizes, hidden, output, loss = (2, 3, 3), "tanh", "softmax", "cross_entropy"
+    X, w, _ = random_problem(rng, sizes, n_samples=3, output=output)
+    T = rng.uniform(0.0, 1.0, size=(3, 3))                 # row sums in (0, 3), not 1
+    H = derivation("hessian", sizes, hidden, output, loss, approx).evaluate(X, w, T)
+    if approx is None:
+        ref = o.hessian_fd_grad(sizes, hidden, output, X, w, T, loss)
+        np.testing.assert_allclose(H, ref, rtol=1e-6, atol=1e-7)
+    else:
+        np.testing.assert_allclose(H, o.gauss_newton(sizes, hidden, output, X, w, T, loss), rtol=1e-10, atol=1e-13)

@@ -174,3 +174,13 @@ def test_oracle_is_stable_for_huge_preactivations():
             E = o.loss(sizes, hidden, output, X, w, np.array(T, float), kind)
             g = o.grad(sizes, hidden, output, X, w, np.array(T, float), kind)
         assert np.isfinite(E) and np.all(np.isfinite(g))
+
+
+def test_hand_cross_entropy_curvature():
+    from helpers import HAND_CE as C
+    args = (C["sizes"], C["hidden"], C["output"], C["X"], C["w"], C["T"], "cross_entropy")
+    assert o.loss(*args) == pytest.approx(C["E"], rel=1e-15)
+    np.testing.assert_allclose(o.grad(*args), C["grad"], rtol=1e-14)
+    np.testing.assert_allclose(o.gauss_newton(*args), C["gauss_newton"], rtol=1e-14)
+    np.testing.assert_allclose(o.hessian_fd_grad(*args), C["hessian"], atol=1e-9)
+    np.testing.assert_allclose(o.hessian_fd_loss(*args), C["hessian"], atol=1e-6)

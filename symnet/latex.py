@@ -1,0 +1,622 @@
+r"""LaTeX for derivations, in Bishop's notation, with long expressions wrapped.
+
+Every :class:`~symnet.derivation.Derivation` renders itself through this module
+(``derivation.latex()`` and, in Jupyter, ``_repr_latex_``). A rendering is a list
+of sections (forward pass, delta recursion, entries, ...), each a list of rows
+``lhs &= rhs`` of an ``aligned`` (or, in a document, ``align*``) environment:
+
+* symbols print as a person writes them: ``w_{21}^{(2)}``, ``\delta_{1}^{(2)}``,
+  ``\frac{\partial y_1}{\partial a_2^{(1)}}``, ``\sigma(a)``, via
+  :func:`symnet.symbols.latex_name`; sums print positive terms first (y - t);
+* recursions are shown twice: in general index form and instantiated per layer;
+* entries stay in named intermediates unless ``expanded=True``;
+* a sum longer than ``terms_per_line`` terms (or ``width`` characters of
+  visible math) continues on the next line, so nothing runs off the page.
+
+Examples
+--------
+>>> import symnet
+>>> net = symnet.MLP([1, 1, 1], hidden="tanh")
+>>> print(tex(symnet.gradient(net, "sse").definitions[symnet.symbols.delta(1, 1)]))
+\delta_{1}^{(2)} w_{11}^{(2)} \left(1 - \left(z_{1}^{(1)}\right)^{2}\right)
+>>> print(wrap_row("E", ["a", "+ b", "+ c"], terms_per_line=2))
+E &= a + b \\ &\qquad + c
+"""
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from . import symbols as sym
+from .backprop import hidden_derivative, symbolic_sensitivities
+from .errors import SymnetError
+
+__all__ = ["tex", "wrap_row", "signed_terms", "derivation_latex", "derivation_sections",
+           "lm_corners", "FORMS"]
+
+FORMS = ("entries", "matrix")
+TERMS_PER_LINE = 4   # a sum continues on a new line after this many terms
+WIDTH = 64           # ... or after about this many visible characters
+MAX_ENTRIES = 24     # entries shown per list before "n more omitted"
+SMALL_LAYER = 6      # layers up to this width are also written out as explicit matrices
+
+_GENERIC = re.compile(r"^([A-Za-z]+)_([a-z])(?:\^\(([\dL]+)\))?$")
+
+
+class _BishopPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with positive terms first, so y - t prints as y_{1} - t_{1}."""
+
+    def _print_Heaviside(self, expr, exp=None):
+        # ReLU' with the convention h'(0) = 0 reads as the Iverson bracket [a > 0]
+        if len(expr.args) == 2 and expr.args[1] == 0:
+            body = rf"\left[{self._print(expr.args[0])} > 0\right]"
+            return body if exp is None else rf"{body}^{{{exp}}}"
+        return super()._print_Heaviside(expr, exp)
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        return sorted(terms, key=lambda term: term.could_extract_minus_sign())  # stable
+
+
+def _symbol_latex(symbol):
+    generic = _GENERIC.match(symbol.name)
+    if generic:  # z_j^(1) and friends, used in general index form
+        stem, index, layer = generic.groups()
+        stem = r"\delta" if stem == "delta" else stem
+        return f"{stem}_{{{index}}}" + (f"^{{({layer})}}" if layer else "")
+    return sym.latex_name(symbol)
+
+
+def tex(expr):
+    """The LaTeX of a SymPy expression or matrix with symnet's symbols in Bishop notation.
+
+    >>> from symnet.functions import sigmoid
+    >>> print(tex(sigmoid(sym.pre_activation(1, 1)) * sym.delta(2, 1)))
+    \\delta_{1}^{(2)} \\sigma\\left(a_{1}^{(1)}\\right)
+    """
+    expr = sp.sympify(expr)
+    names = {s: _symbol_latex(s) for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    return _BishopPrinter({"symbol_names": names, "mat_delim": "("}).doprint(expr)
+
+
+def _ordered(expr):
+    expr = sp.sympify(expr)
+    return _BishopPrinter()._as_ordered_terms(expr) if expr.is_Add else [expr]
+
+
+def signed_terms(expr, width=WIDTH):
+    r"""LaTeX pieces of an expression, ``["a", "+ b", "- c"]``, for :func:`wrap_row`.
+
+    A sum gives one piece per term; a product too wide for one line is split at
+    its bracketed sums. Factors s - 1 and s^2 - 1 print as (1 - s) and (1 - s^2),
+    as in sigma' = z (1 - z) and tanh' = 1 - z^2.
+
+    >>> x = sp.Symbol("x")
+    >>> signed_terms(x - 2), signed_terms(3 * x * (x - 1))
+    (['x', '- 2'], ['-3 x \\left(1 - x\\right)'])
+    """
+    pieces = []
+    for n, term in enumerate(_ordered(expr)):
+        negative, factors = _product(term)
+        sign = ("-" if negative else "") if n == 0 else ("- " if negative else "+ ")
+        pieces.extend(_product_pieces(sign, factors, width))
+    return pieces
+
+
+def _join_signs(terms):
+    """LaTeX pieces for a list of terms to be added in the given order."""
+    pieces = []
+    for n, term in enumerate(terms):
+        negative, factors = _product(term)
+        sign = ("-" if negative else "") if n == 0 else ("- " if negative else "+ ")
+        pieces.extend(_product_pieces(sign, factors, WIDTH))
+    return pieces
+
+
+def _product(term):
+    """(negative, [factor LaTeX or ("sum", Add)]) of one term, with (1 - s) factors turned round."""
+    negative = term.could_extract_minus_sign()
+    term = -term if negative else term
+    args = list(sp.Mul.make_args(term)) if term.is_Mul else [term]
+    plain, sums = [], []
+    for s in [arg.args[1] if arg.args[0] == 1 else arg.args[0] for arg in args
+              if arg.is_Add and len(arg.args) == 2 and 1 in arg.args]:
+        if s - 1 in args and s + 1 in args:   # (s - 1)(s + 1) -> -(1 - s^2), as tanh' = 1 - z^2
+            args.remove(s - 1)
+            args.remove(s + 1)
+            negative = not negative
+            sums.append(rf"\left({tex(1 - s ** 2)}\right)")
+    for arg in args:
+        flipped = -arg
+        if arg.is_Add and len(arg.args) == 2 and -1 in arg.args and flipped.is_Add:
+            negative = not negative            # s - 1 -> -(1 - s); s^2 - 1 -> -(1 - s^2)
+            sums.append(rf"\left({tex(flipped)}\right)")
+        elif arg.is_Add:
+            sums.append(("sum", arg))
+        else:
+            plain.append(arg)
+    head = tex(sp.Mul(*plain)) if plain else ""
+    return negative, ([head] if head and head != "1" else []) + sums
+
+
+def _product_pieces(sign, factors, width):
+    """A product as one piece, or, when too wide, its sums as bracketed groups."""
+    def whole(item):
+        return item if isinstance(item, str) else rf"\left({tex(item[1])}\right)"
+    text = " ".join(whole(f) for f in factors) or "1"
+    if _visible_width(text) <= width or all(isinstance(f, str) for f in factors):
+        return [sign + text]
+    pieces, prefix = [], sign
+    for item in factors:
+        if isinstance(item, str):
+            prefix = f"{prefix} {item}".strip() if prefix not in ("-",) else f"-{item}"
+            continue
+        pieces.extend(_group(prefix, signed_terms(item[1], width)))
+        prefix = ""
+    if prefix:
+        pieces[-1] += " " + prefix
+    return pieces
+
+
+def _visible_width(latex):
+    """A rough count of the characters a reader sees (fractions count as their numerator)."""
+    latex = re.sub(r"\\frac\{\\partial ([^{}]*(?:\{[^{}]*\})*)\}\{[^{}]*(?:\{[^{}]*\})*\}",
+                   r"d\1", latex)
+    latex = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|qquad|quad)", "", latex)
+    latex = re.sub(r"\\[A-Za-z]+", "x", latex)
+    latex = re.sub(r"[_^]\{[^{}]*\}", "s", latex)
+    return len(re.sub(r"[{}\s]", "", latex))
+
+
+def _group(prefix, pieces):
+    """``prefix ( pieces )`` with brackets that may open and close on different lines."""
+    if len(pieces) == 1:
+        return [f"{prefix} {pieces[0]}".strip()]
+    return [rf"{prefix} \bigl({pieces[0]}".strip(), *pieces[1:-1], pieces[-1] + r"\bigr)"]
+
+
+def wrap_row(lhs, pieces, terms_per_line=TERMS_PER_LINE, width=WIDTH, relation="="):
+    """One row ``lhs &= ...`` of an aligned block, its pieces spread over lines.
+
+    ``pieces`` are LaTeX strings, each after the first starting with its sign;
+    a new line starts after ``terms_per_line`` pieces or ``width`` visible characters.
+    """
+    if not pieces:
+        raise SymnetError("a row needs at least one piece")
+    lines, current = [], []
+    for piece in pieces:
+        candidate = " ".join(current + [piece])
+        if current and (len(current) >= terms_per_line or _visible_width(candidate) > width):
+            lines.append(" ".join(current))
+            current = []
+        current.append(piece)
+    lines.append(" ".join(current))
+    return f"{lhs} &{relation} {lines[0]}" + "".join(rf" \\ &\qquad {line}" for line in lines[1:])
+
+
+def _omitted(count, what="entries"):
+    return rf"&\quad\vdots\quad \text{{({count} more {what} omitted)}}"
+
+
+def _take(items, max_entries):
+    items = list(items)
+    if max_entries is None or len(items) <= max_entries:
+        return items, 0
+    return items[:max_entries], len(items) - max_entries
+
+
+# -- the network -------------------------------------------------------------------
+def _activation_latex(net, layer, argument):
+    act = net.activations[layer - 1]
+    if not act.elementwise:
+        return r"\operatorname{softmax}"
+    return tex(act.function(argument))
+
+
+def forward_rows(net, form="entries", max_entries=MAX_ENTRIES, **wrap):
+    """a_j^(l) and z_j^(l): the general equations, then every unit of every layer."""
+    if form == "matrix":
+        rows = [r"\mathbf{a}^{(l)} &= W^{(l)} \mathbf{z}^{(l-1)} + \mathbf{b}^{(l)}, \qquad "
+                r"\mathbf{z}^{(l)} = h_l\bigl(\mathbf{a}^{(l)}\bigr), \qquad \mathbf{z}^{(0)} = "
+                r"\mathbf{x}, \quad \mathbf{y} = \mathbf{z}^{(L)}"]
+        for l in range(1, net.n_layers + 1):
+            if max(net.sizes[l - 1], net.sizes[l]) <= SMALL_LAYER:
+                a = sp.Matrix(net.layer_pre_activations(l))
+                rows.append(f"{tex(a)} &= {tex(net.weights[l - 1])} "
+                            f"{tex(sp.Matrix(net.layer_values(l - 1)))} + {tex(net.biases[l - 1])}")
+        return rows
+    rows = [r"a_j^{(l)} &= \sum_i w_{ji}^{(l)} z_i^{(l-1)} + b_j^{(l)}, \qquad "
+            r"z_j^{(l)} = h_l\bigl(a_j^{(l)}\bigr), \qquad z_i^{(0)} = x_i, \quad y_k = z_k^{(L)}"]
+    equations = []
+    for l in range(1, net.n_layers + 1):
+        previous, W = net.layer_values(l - 1), net.weights[l - 1]
+        for j, a in enumerate(net.layer_pre_activations(l)):
+            pieces = _join_signs([W[j, i] * z for i, z in enumerate(previous)]
+                                 + [net.biases[l - 1][j]])
+            equations.append(wrap_row(tex(a), pieces, **wrap))
+        for z in net.layer_values(l):
+            equations.append(f"{tex(z)} &= {tex(net.equations[z])}")
+    shown, hidden = _take(equations, max_entries)
+    return rows + shown + ([_omitted(hidden, "equations")] if hidden else [])
+
+
+def derivative_rows(net):
+    """h_l'(a) for each layer, written in z = h(a) where the activation allows."""
+    rows = []
+    for l in range(1, net.n_layers + 1):
+        act = net.activations[l - 1]
+        if not act.elementwise:
+            rows.append(rf"\frac{{\partial y_k}}{{\partial a_m^{{({l})}}}} &= y_k (I_{{km}} - y_m)"
+                        r" \quad \text{(softmax)}")
+            continue
+        a, z = sp.Symbol(f"a_j^({l})", real=True), sp.Symbol(f"z_j^({l})", real=True)
+        generic = hidden_derivative(net, l, 0).xreplace(
+            {net.layer_values(l)[0]: z, net.layer_pre_activations(l)[0]: a})
+        name = rf"h_{{{l}}}'\bigl(a_j^{{({l})}}\bigr)"
+        note = "; $[\\cdot]$ is 1 if true, else 0" if generic.has(sp.Heaviside) else ""
+        rows.append(rf"{name} &= {tex(generic)} \quad \text{{({act.name}{note})}}")
+    return rows
+
+
+# -- recursions --------------------------------------------------------------------
+def _recursion_rows(net, values, named, max_entries, wrap):
+    """Instantiated rows ``q_rj^(l) = h'(a_j^(l)) (sum_k w_kj^(l+1) q_rk^(l+1))`` for l < L.
+
+    ``values[l]`` is a matrix of named quantities of layer l, one column per unit
+    (a single row for deltas, row k for dy_k/da); ``named`` maps a symbol to its
+    definition, which is shown as it is for the output layer.
+    """
+    rows, L = [], net.n_layers
+    for l in range(L, 0, -1):
+        matrix = values[l]
+        for r in range(matrix.rows):
+            for j in range(matrix.cols):
+                symbol = matrix[r, j]
+                if symbol not in named:
+                    continue  # a number (dy_k/da_m^(L) = 0 or 1), shown in the general form
+                if l == L:
+                    rows.append(wrap_row(tex(symbol), signed_terms(named[symbol]), **wrap))
+                    continue
+                # w_kj^(l+1) q_k^(l+1), in the textbook's order (weight first)
+                terms = [tex(net.weights[l][k, j]) + ("" if values[l + 1][r, k] == 1
+                                                      else " " + tex(values[l + 1][r, k]))
+                         for k in range(net.sizes[l + 1]) if values[l + 1][r, k] != 0]
+                terms = [terms[0]] + ["+ " + t for t in terms[1:]] if terms else []
+                h_prime = hidden_derivative(net, l, j)
+                factor = rf"\left({tex(h_prime)}\right)" if h_prime.is_Add else tex(h_prime)
+                pieces = _group(factor, terms) if terms else ["0"]
+                rows.append(wrap_row(tex(symbol), pieces, **wrap))
+    shown, hidden = _take(rows, max_entries)
+    return shown + ([_omitted(hidden, "definitions")] if hidden else [])
+
+
+def delta_rows(derivation, form="entries", max_entries=MAX_ENTRIES, **wrap):
+    """The delta recursion: general index form, then instantiated per layer."""
+    net, L = derivation.net, derivation.net.n_layers
+    canonical = _is_canonical(derivation)
+    start = _OUTPUT_DELTAS.get((derivation.loss.name, net.activations[-1].name),
+                               r"(y_k - t_k)\, h_L'\bigl(a_k^{(L)}\bigr)")
+    if form == "matrix":
+        rows = [rf"\boldsymbol{{\delta}}^{{(L)}} &= \frac{{\partial E_n}}{{\partial \mathbf{{a}}^{{(L)}}}}"
+                + (r" = \mathbf{y} - \mathbf{t}" if canonical else ""),
+                r"\boldsymbol{\delta}^{(l)} &= h_l'\bigl(\mathbf{a}^{(l)}\bigr) \odot "
+                r"W^{(l+1)\top} \boldsymbol{\delta}^{(l+1)}, \qquad l = L-1, \dots, 1"]
+        for l in range(L - 1, 0, -1):
+            if max(net.sizes[l], net.sizes[l + 1]) <= SMALL_LAYER:
+                h_prime = sp.Matrix([hidden_derivative(net, l, j) for j in range(net.sizes[l])])
+                rows.append(rf"\boldsymbol{{\delta}}^{{({l})}} &= {tex(h_prime)} \odot "
+                            rf"{tex(net.weights[l].T)} {tex(sp.Matrix(derivation.intermediates['delta'][l + 1]))}")
+        return rows
+    rows = [rf"\delta_k^{{(L)}} &= \frac{{\partial E_n}}{{\partial a_k^{{(L)}}}}"
+            + f" = {start}",
+            r"\delta_j^{(l)} &= h_l'\bigl(a_j^{(l)}\bigr) \sum_k w_{kj}^{(l+1)} \delta_k^{(l+1)},"
+            r" \qquad l = L-1, \dots, 1"]
+    deltas = {l: sp.Matrix(m).T for l, m in derivation.intermediates["delta"].items()}
+    return rows + _recursion_rows(net, deltas, derivation.definitions, max_entries, wrap)
+
+
+def sensitivity_rows(net, G, definitions, form="entries", max_entries=MAX_ENTRIES, of="y", **wrap):
+    """dy_k/da_j^(l) (or da_k^(L)/da_j^(l)): general index form (Bishop 8.1.5), then per layer."""
+    act = net.activations[-1]
+    if of == "a" or act.name == "linear":
+        start = r"I_{km}"
+    elif not act.elementwise:
+        start = r"y_k \bigl(I_{km} - y_m\bigr)"
+    else:
+        start = r"I_{km}\, h_L'\bigl(a_m^{(L)}\bigr)"
+    out = "y_k" if of == "y" else "a_k^{(L)}"
+    if form == "matrix":
+        return [r"\frac{\partial \mathbf{y}}{\partial \mathbf{a}^{(L)}} &= "
+                + (r"\operatorname{diag}(\mathbf{y}) - \mathbf{y}\mathbf{y}^\top" if not act.elementwise
+                   else r"\operatorname{diag}\bigl(h_L'(\mathbf{a}^{(L)})\bigr)"),
+                r"\frac{\partial \mathbf{y}}{\partial \mathbf{a}^{(l)}} &= "
+                r"\frac{\partial \mathbf{y}}{\partial \mathbf{a}^{(l+1)}} W^{(l+1)} "
+                r"\operatorname{diag}\bigl(h_l'(\mathbf{a}^{(l)})\bigr), \qquad l = L-1, \dots, 1"]
+    rows = [rf"\frac{{\partial {out}}}{{\partial a_m^{{(L)}}}} &= {start} \quad "
+            r"\text{($I_{km}$: 1 if $k = m$, else 0)}",
+            rf"\frac{{\partial {out}}}{{\partial a_j^{{(l)}}}} &= h_l'\bigl(a_j^{{(l)}}\bigr) \sum_m "
+            rf"w_{{mj}}^{{(l+1)}} \frac{{\partial {out}}}{{\partial a_m^{{(l+1)}}}}, \qquad l = L-1, \dots, 1"]
+    return rows + _recursion_rows(net, G, definitions, max_entries, wrap)
+
+
+_OUTPUT_DELTAS = {
+    ("sse", "linear"): "y_k - t_k", ("cross_entropy", "sigmoid"): "y_k - t_k",
+    ("cross_entropy", "softmax"): r"y_k \sum_m t_m - t_k \quad \text{($= y_k - t_k$ for one-hot "
+                                  r"targets)}",
+    ("sse", "softmax"): r"y_k \Bigl(y_k - t_k - \sum_m (y_m - t_m)\, y_m\Bigr)"}
+
+
+def _is_canonical(derivation):
+    """True when delta_k^(L) = y_k - t_k (Bishop's canonical output/loss pairs)."""
+    net, loss = derivation.net, derivation.loss
+    return loss is not None and (loss.name, net.activations[-1].name) in {
+        ("sse", "linear"), ("cross_entropy", "sigmoid")}
+
+
+# -- entries -------------------------------------------------------------------------
+def _partial(numerator, parameter, order=1, other=None):
+    if order == 2:
+        return (rf"\frac{{\partial^2 {numerator}}}{{\partial {tex(parameter)}\, "
+                rf"\partial {tex(other)}}}")
+    return rf"\frac{{\partial {numerator}}}{{\partial {tex(parameter)}}}"
+
+
+def _entry_labels(derivation):
+    """(row, column, lhs LaTeX) for every entry, in the order a reader expects."""
+    net, kind = derivation.net, derivation.kind
+    rows, cols = derivation.shape
+    if kind == "gradient":
+        return [(p, 0, _partial("E_n", q)) for p, q in enumerate(net.params)]
+    if kind == "input_jacobian":
+        return [(k, i, rf"J_{{{k + 1}{i + 1}}} = \frac{{\partial y_{{{k + 1}}}}}{{\partial x_{{{i + 1}}}}}")
+                for k in range(rows) for i in range(cols)]
+    if kind == "param_jacobian":
+        return [(k, p, _partial(f"y_{{{k + 1}}}", q))
+                for k in range(rows) for p, q in enumerate(net.params)]
+    if kind == "gauss_newton":   # an approximation, not a derivative: name it G
+        return [(p, q, rf"G\bigl[{tex(net.params[p])}, {tex(net.params[q])}\bigr]")
+                for p in range(rows) for q in range(p, cols)]
+    return [(p, q, _partial("E_n", net.params[p], 2, net.params[q]))   # symmetric: upper triangle
+            for p in range(rows) for q in range(p, cols)]
+
+
+def entry_rows(derivation, expanded=False, max_entries=MAX_ENTRIES, **wrap):
+    """One row per entry, in named intermediates (or fully substituted with ``expanded``)."""
+    source = derivation.matrix if expanded else derivation.named
+    labels, hidden = _take(_entry_labels(derivation), max_entries)
+    rows = [wrap_row(lhs, signed_terms(source[r, c]), **wrap) for r, c, lhs in labels]
+    return rows + ([_omitted(hidden)] if hidden else [])
+
+
+def _residuals(net):
+    """e_k standing for y_k - t_k while collecting the residual term."""
+    return [sp.Symbol(f"e_{k}", real=True) for k in range(1, net.sizes[-1] + 1)]
+
+
+def _resolved(definitions):
+    """Each named intermediate in terms of the network's z, y, t, w, x (not a, z substituted)."""
+    full = {}
+    for name, value in definitions.items():
+        full[name] = value.xreplace(full)
+    return full
+
+
+def split_hessian_entry(derivation, gauss_newton, p, q):
+    """(Gauss-Newton term, residual parts) of H[p, q].
+
+    The Gauss-Newton term is ``gauss_newton.named[p, q]`` (in dy_k/da_j^(l)); the
+    residual term is the exact entry minus it, with every delta and dy/da written
+    out in z, y, t, w, x and collected in the residuals: ``parts`` maps y_k - t_k
+    (or 1, for anything left over) to its coefficient, so that
+    ``sum(factor * c for factor, c in parts.items())`` is the residual term, and the
+    two terms add up to the exact entry.
+    """
+    exact = derivation.named[p, q].xreplace(_resolved(derivation.definitions))
+    gauss = gauss_newton.named[p, q].xreplace(_resolved(gauss_newton.definitions))
+    net = derivation.net
+    residuals = _residuals(net)
+    y = net.layer_values(net.n_layers)
+    to_residual = {t: yk - e for t, yk, e in zip(net.targets, y, residuals)}
+    difference = sp.expand((exact - gauss).xreplace(to_residual))
+    collected = sp.collect(difference, residuals, evaluate=False)
+    back = {e: yk - t for e, yk, t in zip(residuals, y, net.targets)}
+    parts = {}
+    for key, coefficient in collected.items():
+        if coefficient != 0:
+            parts[key.xreplace(back)] = _tidy(coefficient.xreplace(back))
+    return gauss_newton.named[p, q], parts
+
+
+def _tidy(expr):
+    """Factor a coefficient when that is cheap, so it reads as a product."""
+    return sp.factor(expr) if sp.count_ops(expr) < 150 else expr
+
+
+def _residual_pieces(parts):
+    """LaTeX pieces ``c_k (y_k - t_k)``, one per output, then anything left over."""
+    pieces = []
+    for factor, coefficient in parts.items():
+        if coefficient == 1 and factor != 1:
+            group = [rf"\left({tex(factor)}\right)"]
+        else:
+            group = signed_terms(coefficient)
+            if len(_ordered(coefficient)) > 1 and factor != 1:   # a sum times (y - t): bracket it
+                group = _group("", group)
+            if factor != 1:
+                group[-1] += rf" \left({tex(factor)}\right)"
+        if pieces and group[0].startswith("-") and not group[0].startswith("- "):
+            group[0] = "- " + group[0][1:]
+        elif pieces and not group[0].startswith(("-", "+")):
+            group[0] = "+ " + group[0]
+        pieces.extend(group)
+    return pieces or ["0"]
+
+
+def hessian_rows(derivation, max_entries=MAX_ENTRIES, **wrap):
+    """Exact Hessian entries, each as its Gauss-Newton term plus its residual term."""
+    from .hessian import hessian
+    net, loss = derivation.net, derivation.loss
+    gauss_newton = hessian(net, loss.name, approx="gauss_newton")
+    if loss.name == "sse":
+        general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
+                   r"\quad G_{pq} = \sum_k \frac{\partial y_k}{\partial w_p} \frac{\partial y_k}"
+                   r"{\partial w_q}, \quad R_{pq} = \sum_k (y_k - t_k) \frac{\partial^2 y_k}"
+                   r"{\partial w_p\, \partial w_q}")
+    else:
+        general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
+                   r"\quad G_{pq} = \sum_{k,m} \frac{\partial a_k^{(L)}}{\partial w_p} "
+                   r"\frac{\partial^2 E_n}{\partial a_k^{(L)} \partial a_m^{(L)}} "
+                   r"\frac{\partial a_m^{(L)}}{\partial w_q}, \quad R_{pq} = \sum_k \delta_k^{(L)}"
+                   r" \frac{\partial^2 a_k^{(L)}}{\partial w_p\, \partial w_q}")
+    rows = [general]
+    labels, hidden = _take(_entry_labels(derivation), max_entries)
+    for p, q, lhs in labels:
+        gauss, residual = split_hessian_entry(derivation, gauss_newton, p, q)
+        rows.append(rf"{lhs} &= G + R \quad \text{{with}}")
+        rows.append(wrap_row(r"G", signed_terms(gauss), **wrap))
+        rows.append(wrap_row(r"R", _residual_pieces(residual), **wrap))
+    return rows + ([_omitted(hidden)] if hidden else [])
+
+
+# -- the Levenberg-Marquardt layout ----------------------------------------------------
+def lm_corners(derivation, n_samples=5):
+    """What goes in the corners of the (N K) x W Levenberg-Marquardt Jacobian.
+
+    Rows are (sample n, output k), sample-major; columns follow ``net.params``.
+    Returns ``{"shape": (N*K, W), "top_left": corner, "bottom_right": corner}``,
+    each corner a dict with the 1-based ``row``, ``column``, ``sample``, ``output``,
+    the ``parameter`` symbol and the named ``entry``.
+
+    >>> import symnet
+    >>> corners = lm_corners(symnet.param_jacobian(symnet.MLP([3, 4, 2])), n_samples=5)
+    >>> corners["shape"], corners["bottom_right"]["parameter"], corners["bottom_right"]["entry"]
+    ((10, 26), b_2^(2), 1)
+    """
+    if derivation.kind != "param_jacobian":
+        raise SymnetError(f"lm_corners needs a parameter Jacobian; got a {derivation.kind}")
+    if not isinstance(n_samples, int) or n_samples < 1:
+        raise SymnetError(f"n_samples must be a positive integer; got {n_samples!r}")
+    K, W = derivation.shape
+    params = derivation.net.params
+
+    def corner(sample, output, column):
+        return {"row": (sample - 1) * K + output, "column": column + 1, "sample": sample,
+                "output": output, "parameter": params[column],
+                "entry": derivation.named[output - 1, column]}
+    return {"shape": (n_samples * K, W), "top_left": corner(1, 1, 0),
+            "bottom_right": corner(n_samples, K, W - 1)}
+
+
+def lm_rows(derivation, n_samples=5):
+    """The corners answer as aligned rows."""
+    corners = lm_corners(derivation, n_samples)
+    rows_count, W = corners["shape"]
+    K = derivation.shape[0]
+    rows = [rf"J &= \begin{{pmatrix}} B_1 \\ \vdots \\ B_N \end{{pmatrix}}, \quad "
+            rf"B_n = \frac{{\partial \mathbf{{y}}(\mathbf{{x}}_n)}}{{\partial \mathbf{{w}}}} "
+            rf"\ ({K} \times {W}), \quad N = {n_samples}: \ J \text{{ is }} {rows_count} \times {W}"]
+    for name in ("top_left", "bottom_right"):
+        c = corners[name]
+        entry = c["entry"]
+        value = tex(entry) if entry.is_number else (
+            rf"\Bigl[{tex(entry)}\Bigr]_{{\mathbf{{x}} = \mathbf{{x}}_{{{c['sample']}}}}}")
+        where = name.replace("_", "-")
+        rows.append(rf"J_{{{c['row']},{c['column']}}} &= \frac{{\partial y_{{{c['output']}}}"
+                    rf"(\mathbf{{x}}_{{{c['sample']}}})}}{{\partial {tex(c['parameter'])}}} = {value}"
+                    rf" \quad \text{{({where} corner)}}")
+    return rows
+
+
+# -- layer-by-layer matrix form --------------------------------------------------------
+_GRADIENT_MATRIX = [
+    r"\frac{\partial E_n}{\partial W^{(l)}} &= \boldsymbol{\delta}^{(l)} \mathbf{z}^{(l-1)\top}, "
+    r"\qquad \frac{\partial E_n}{\partial \mathbf{b}^{(l)}} = \boldsymbol{\delta}^{(l)}"]
+_INPUT_JACOBIAN_MATRIX = [
+    r"J &= \frac{\partial \mathbf{y}}{\partial \mathbf{x}} = \frac{\partial \mathbf{y}}"
+    r"{\partial \mathbf{a}^{(1)}} W^{(1)}"]
+_PARAM_JACOBIAN_MATRIX = [
+    r"\frac{\partial y_k}{\partial W^{(l)}} &= \mathbf{g}_k^{(l)} \mathbf{z}^{(l-1)\top}, \qquad "
+    r"\frac{\partial y_k}{\partial \mathbf{b}^{(l)}} = \mathbf{g}_k^{(l)}, \qquad "
+    r"\mathbf{g}_k^{(l)} = \Bigl(\frac{\partial y_k}{\partial \mathbf{a}^{(l)}}\Bigr)^{\!\top}"]
+_HESSIAN_MATRIX = [
+    r"H &= \sum_n B_n^\top \Lambda_n B_n + \sum_n \sum_k \delta_{nk}^{(L)}\, \nabla\nabla a_{nk}^{(L)}"
+    r" \quad \text{(Gauss-Newton term + residual term)}",
+    r"H\mathbf{v} &= \mathcal{R}\{\nabla E\}: \quad \mathcal{R}\{\mathbf{a}^{(l)}\} = W^{(l)} "
+    r"\mathcal{R}\{\mathbf{z}^{(l-1)}\} + V^{(l)} \mathbf{z}^{(l-1)} + \mathbf{v}_b^{(l)}, \quad "
+    r"\mathcal{R}\{\mathbf{z}^{(l)}\} = h_l'(\mathbf{a}^{(l)}) \odot \mathcal{R}\{\mathbf{a}^{(l)}\}",
+    r"\mathcal{R}\{\boldsymbol{\delta}^{(l)}\} &= h_l''(\mathbf{a}^{(l)}) \odot "
+    r"\mathcal{R}\{\mathbf{a}^{(l)}\} \odot W^{(l+1)\top} \boldsymbol{\delta}^{(l+1)} + "
+    r"h_l'(\mathbf{a}^{(l)}) \odot \bigl(W^{(l+1)\top} \mathcal{R}\{\boldsymbol{\delta}^{(l+1)}\} "
+    r"+ V^{(l+1)\top} \boldsymbol{\delta}^{(l+1)}\bigr)",
+    r"\mathcal{R}\Bigl\{\frac{\partial E_n}{\partial W^{(l)}}\Bigr\} &= "
+    r"\mathcal{R}\{\boldsymbol{\delta}^{(l)}\} \mathbf{z}^{(l-1)\top} + \boldsymbol{\delta}^{(l)} "
+    r"\mathcal{R}\{\mathbf{z}^{(l-1)}\}^\top"]
+
+
+# -- assembling --------------------------------------------------------------------
+def derivation_sections(derivation, form="entries", expanded=False, max_entries=MAX_ENTRIES,
+                        terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=5):
+    """[(title, rows)] for a derivation: forward pass, recursions, entries."""
+    if form not in FORMS:
+        raise SymnetError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
+    if max_entries is not None and (not isinstance(max_entries, int) or max_entries < 1):
+        raise SymnetError(f"max_entries must be a positive integer or None; got {max_entries!r}")
+    wrap = {"terms_per_line": terms_per_line, "width": width}
+    net, kind = derivation.net, derivation.kind
+    sections = [("Forward pass", forward_rows(net, form, max_entries, **wrap)),
+                ("Activation derivatives", derivative_rows(net))]
+    if "delta" in derivation.intermediates:
+        sections.append(("Deltas", delta_rows(derivation, form, max_entries, **wrap)))
+    if "dy/da" in derivation.intermediates or kind in ("hessian", "gauss_newton"):
+        of = derivation.loss.jacobian_of if derivation.loss else "y"
+        definitions = dict(derivation.definitions)
+        G = derivation.intermediates.get("dy/da") or symbolic_sensitivities(net, definitions, of)
+        sections.append(("Output sensitivities", sensitivity_rows(
+            net, G, definitions, form, max_entries, of, **wrap)))
+    titles = {"gradient": "Gradient", "input_jacobian": "Input Jacobian",
+              "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
+              "gauss_newton": "Gauss-Newton matrix"}
+    if form == "matrix":
+        matrix = {"gradient": _GRADIENT_MATRIX, "input_jacobian": _INPUT_JACOBIAN_MATRIX,
+                  "param_jacobian": _PARAM_JACOBIAN_MATRIX, "hessian": _HESSIAN_MATRIX,
+                  "gauss_newton": _HESSIAN_MATRIX[:1]}[kind]
+        sections.append((titles[kind], list(matrix)))
+    elif kind == "hessian" and not expanded:
+        sections.append((titles[kind], hessian_rows(derivation, max_entries, **wrap)))
+    else:
+        sections.append((titles[kind], entry_rows(derivation, expanded, max_entries, **wrap)))
+    if kind == "param_jacobian":
+        sections.append(("Levenberg-Marquardt layout", lm_rows(derivation, n_samples)))
+    return sections
+
+
+def derivation_latex(derivation, form="entries", expanded=False, max_entries=MAX_ENTRIES,
+                     terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=5):
+    r"""The derivation as one ``aligned`` block (put it inside ``$$ ... $$`` or an equation).
+
+    Parameters
+    ----------
+    form : {"entries", "matrix"}
+        Entry by entry in index notation, or layer by layer as matrices.
+    expanded : bool
+        Show entries fully substituted into x, w, b, t instead of named intermediates.
+    max_entries : int or None
+        Entries (and definitions) shown per list before "n more omitted"; None shows all.
+    terms_per_line, width : int
+        Where a long sum continues on the next line.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> text = symnet.gradient(symnet.MLP([1, 1, 1], hidden="tanh"), "sse").latex()
+    >>> r"\delta_{1}^{(1)} &= \left(1 - \left(z_{1}^{(1)}\right)^{2}\right) w_{11}^{(2)} \delta_{1}^{(2)}" in text
+    True
+    """
+    sections = derivation_sections(derivation, form, expanded, max_entries, terms_per_line,
+                                   width, n_samples)
+    lines = []
+    for title, rows in sections:
+        lines.append(rf"&\textbf{{{title}}}")
+        lines.extend(rows)
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
