@@ -32,7 +32,7 @@ Examples
 0.5
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -160,6 +160,11 @@ def _from_sympy(name, h, latex, numpy_h, *, kinks=(), convention="", analytic=Tr
     )
 
 
+def _with_numpy_derivatives(entry, first, second):
+    """The same row with more accurate NumPy forms of h'(a) and h''(a) (functions of a, z)."""
+    return replace(entry, derivative_numpy_az=first, second_derivative_numpy_az=second)
+
+
 def _identity(a):
     return a
 
@@ -202,7 +207,11 @@ def _make_softmax():
 # The table. A builder per name, so parameterised rows (relu's convention,
 # leaky_relu's slope) are made on request; fixed rows are built once.
 _BUILDERS = {
-    "sigmoid": lambda: _from_sympy("sigmoid", sigmoid, r"\sigma", stable_sigmoid),
+    "sigmoid": lambda: _with_numpy_derivatives(
+        _from_sympy("sigmoid", sigmoid, r"\sigma", stable_sigmoid),
+        # sigma'(a) = sigma(a) sigma(-a): z (1 - z) loses every digit of 1 - z when z ~ 1.
+        lambda a, z: z * stable_sigmoid(-a),
+        lambda a, z: z * stable_sigmoid(-a) * (stable_sigmoid(-a) - z)),
     "tanh": lambda: _from_sympy("tanh", sp.tanh, r"\tanh", np.tanh),
     "relu": _make_relu,
     "leaky_relu": _make_leaky_relu,
@@ -294,10 +303,10 @@ def register_activation(name, expression, variable, *, latex=None):
     --------
     >>> import sympy as sp
     >>> u = sp.Symbol("u", real=True)
-    >>> swish = register_activation("swish", u * sp.exp(u) / (1 + sp.exp(u)), u)
+    >>> swish = register_activation("swish_example", u * sp.exp(u) / (1 + sp.exp(u)), u)
     >>> round(float(swish.derivative_numpy(0.0)), 6)
     0.5
-    >>> my_relu = register_activation("my_relu", sp.Max(0, u), u)
+    >>> my_relu = register_activation("relu_example", sp.Max(0, u), u)
     >>> float(my_relu.derivative_numpy(0.0)), float(my_relu.derivative_numpy(2.0))
     (0.0, 1.0)
     """

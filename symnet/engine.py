@@ -86,7 +86,12 @@ def _output_block(net, A, Z, dh, of):
     if net.activations[-1].elementwise:
         return dh[L][:, :, None] * np.eye(K)
     Y = Z[L]
-    return Y[:, :, None] * (np.eye(K) - Y[:, None, :])
+    block = -Y[:, :, None] * Y[:, None, :]
+    # Diagonal y_k (1 - y_k) with 1 - y_k summed from the other outputs: exact to
+    # rounding even when y_k ~ 1, where 1 - y_k would cancel catastrophically.
+    others = Y @ (1.0 - np.eye(K))
+    block[:, np.arange(K), np.arange(K)] = Y * others
+    return block
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):
