@@ -14,20 +14,46 @@ Examples
 (2, 26)
 """
 
-from . import symbols
+# The network and its activations.
 from .activations import Activation, activation, known_activations, register_activation
-from .backprop import gradient, input_jacobian, layer_form, param_jacobian
-from .derivation import Derivation
 from .errors import SymnetError, TooLargeError
-from .hessian import hessian
 from .losses import get_loss
 from .network import MLP
 from .evaluate import loss_value
+from . import symbols
+
+# Exact derivations (issue: core engine).
+from .backprop import gradient, input_jacobian, layer_form, param_jacobian
+from .derivation import Derivation
+from .hessian import hessian
+
+# Numerical cross-check.
+from .check import CheckFailed, CheckReport, check
+
+# Reading and verifying derivations.
+from .document import latex_document
+from .verify import ParseError, Verification, parse_formula, verify
+
+# Curvature and training.
+from .curvature import GaussNewtonWarning, curvature_report, hessian_residual, hessian_split
+from .hvp import hessian_vector_product
+from .input_hessian import input_hessian
+from .train import TrainingDiverged, curve_problem, fit
+from . import interop, optimizers
+
+# Lessons support (ipywidgets and matplotlib are imported only when used).
+from . import examples, plots, views, widgets
 
 __all__ = [
     "MLP", "Activation", "activation", "known_activations", "register_activation",
     "input_jacobian", "gradient", "param_jacobian", "hessian", "layer_form", "loss_value",
     "Derivation", "SymnetError", "TooLargeError", "get_loss", "symbols",
+    "check", "CheckReport", "CheckFailed",
+    "latex_document", "verify", "Verification", "parse_formula", "ParseError",
+    "hessian_split", "hessian_residual", "curvature_report", "GaussNewtonWarning",
+    "hessian_vector_product", "input_hessian", "fit", "TrainingDiverged", "curve_problem",
+    "interop", "optimizers",
+    "examples", "plots", "views", "widgets",
 ]
 
 __version__ = "0.1.0"

@@ -329,12 +329,18 @@ def register_activation(name, expression, variable, *, latex=None):
     def fdiff(self, argindex=1):
         return first.xreplace({_A: self.args[0]})
 
-    function = type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff,
+    latex_name = latex or r"\operatorname{%s}" % name.replace("_", r"\_")
+
+    def _latex(self, printer, exp=None):
+        body = r"%s\left(%s\right)" % (latex_name, printer._print(self.args[0]))
+        return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+    function = type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff, "_latex": _latex,
                                            "_eval_is_real": lambda self: self.args[0].is_real,
                                            "__module__": __name__})
     entry = Activation(
         name=name, function=function, derivative=first.xreplace({}),
-        second_derivative=second, latex=latex or r"\operatorname{%s}" % name.replace("_", r"\_"),
+        second_derivative=second, latex=latex_name,
         numpy=_lambdified(body), derivative_numpy=_lambdified(first),
         second_derivative_numpy=_lambdified(second), kinks=("see expression",) if kinked else (),
         kink_convention="left derivative" if kinked else "", analytic=not kinked,

@@ -30,6 +30,7 @@ from .backprop import gradient, input_jacobian, param_jacobian, symbolic_sensiti
 from .errors import SymnetError
 from .evaluate import loss_value
 from .hessian import hessian
+from .latex_print import omitted, take
 from .losses import get_loss
 
 __all__ = ["latex_document", "default_point"]
@@ -114,10 +115,10 @@ def number(value):
 
 def _values_block(pairs, max_entries):
     """align* rows ``name &= value`` for (LaTeX name, float) pairs, bounded."""
-    shown, hidden = lx._take(pairs, max_entries)
+    shown, hidden = take(pairs, max_entries)
     rows = [rf"{name} &= {number(value)}" for name, value in shown]
     if hidden:
-        rows.append(lx._omitted(hidden, "values"))
+        rows.append(omitted(hidden, "values"))
     return _align(rows)
 
 
@@ -188,9 +189,9 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
               _spot("the point (one sample, so $\\delta_j^{(l)} = \\partial E / \\partial b_j^{(l)}$)",
                     _values_block(_delta_values(net, g), max_entries))]
     parts += [r"\section{Gradient}", _align(lx.entry_rows(grad, **wrap)), "In matrix form:",
-              _align(lx._GRADIENT_MATRIX),
+              _align(lx.GRADIENT_MATRIX),
               _spot("the point", _values_block(
-                  [(lx._partial("E", p), v) for p, v in zip(net.params, g)], max_entries))]
+                  [(lx.partial("E", p), v) for p, v in zip(net.params, g)], max_entries))]
     parts += _jacobian_sections(net, X, w, max_entries, n_samples)
     parts += _hessian_section(net, loss, X, w, T, max_entries)
     parts.append(r"\end{document}")
@@ -246,10 +247,10 @@ def _forward_section(net, loss, X, w, T, max_entries):
         pairs += [(lx.tex(a), A[l][0, j]) for j, a in enumerate(net.layer_pre_activations(l))]
         pairs += [(lx.tex(z), Z[l][0, j]) for j, z in enumerate(net.layer_values(l))]
     E = loss_value(net, loss.name, X, w, T)
-    shown, hidden = lx._take(pairs, max_entries)
+    shown, hidden = take(pairs, max_entries)
     rows = [rf"{name} &= {number(value)}" for name, value in shown]
     if hidden:
-        rows.append(lx._omitted(hidden, "values"))
+        rows.append(omitted(hidden, "values"))
     rows.append(rf"E &= {number(E)}")
     return [r"\section{Forward pass}", _align(lx.forward_rows(net, "entries", max_entries)),
             "In matrix form:", _align(lx.forward_rows(net, "matrix", max_entries)),
@@ -276,7 +277,7 @@ def _jacobian_sections(net, X, w, max_entries, n_samples):
         r"\section{Input Jacobian}",
         r"$J_{ki} = \partial y_k / \partial x_i$ by backpropagating $\partial y_k / \partial a_j^{(l)}$.",
         _align(sens), _align(lx.entry_rows(jin, **wrap)), "In matrix form:",
-        _align(lx.sensitivity_rows(net, None, {}, "matrix") + lx._INPUT_JACOBIAN_MATRIX),
+        _align(lx.sensitivity_rows(net, None, {}, "matrix") + lx.INPUT_JACOBIAN_MATRIX),
         _spot("the point", _align([rf"J &= {_matrix(J)}"]) if max(K, D) <= lx.SMALL_LAYER
               else _values_block([(f"J_{{{k + 1},{i + 1}}}", J[k, i]) for k in range(K)
                                   for i in range(D)], max_entries)),
@@ -286,11 +287,11 @@ def _jacobian_sections(net, X, w, max_entries, n_samples):
         r"as the input Jacobian. Stacking $N$ samples (rows sample-major, columns in parameter order) "
         r"gives the Levenberg-Marquardt Jacobian; what goes in its corners:",
         _align(lx.lm_rows(jpar, n_samples)),
-        _align(lx.entry_rows(jpar, **wrap)), "In matrix form:", _align(lx._PARAM_JACOBIAN_MATRIX),
+        _align(lx.entry_rows(jpar, **wrap)), "In matrix form:", _align(lx.PARAM_JACOBIAN_MATRIX),
         _spot(r"the point (one sample, so $N = 1$ and $J = B_1$)", _values_block(
-            [(rf"J_{{1,1}} = {lx._partial('y_1', net.params[0])}", B[0, 0]),
-             (rf"J_{{{K},{net.n_params}}} = {lx._partial(f'y_{{{K}}}', net.params[-1])}", B[-1, -1])]
-            + [(lx._partial(f"y_{{{k + 1}}}", p), B[k, c]) for k in range(K)
+            [(rf"J_{{1,1}} = {lx.partial('y_1', net.params[0])}", B[0, 0]),
+             (rf"J_{{{K},{net.n_params}}} = {lx.partial(f'y_{{{K}}}', net.params[-1])}", B[-1, -1])]
+            + [(lx.partial(f"y_{{{k + 1}}}", p), B[k, c]) for k in range(K)
                for c, p in enumerate(net.params)], max_entries + 2)),
         rf"(With $N = {n_samples}$ the corners are the same formulas at $\mathbf{{x}}_1$ and "
         rf"$\mathbf{{x}}_{{{n_samples}}}$; the bottom-right one is "
@@ -305,9 +306,9 @@ def _hessian_section(net, loss, X, w, T, max_entries):
     if W > HESSIAN_SYMBOLIC_LIMIT:
         H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(W)[:, :max_entries])
         parts += [rf"With $W = {W}$ the symbolic Hessian has {W * W} entries; only the general "
-                  r"form and numbers are shown.", _align(lx._HESSIAN_MATRIX),
+                  r"form and numbers are shown.", _align(lx.HESSIAN_MATRIX),
                   _spot("the point", _values_block(
-                      [(lx._partial("E", net.params[p], 2, net.params[q]), H[p, q])
+                      [(lx.partial("E", net.params[p], 2, net.params[q]), H[p, q])
                        for q in range(H.shape[1]) for p in range(q + 1)], max_entries))]
         return parts
     exact = hessian(net, loss.name)
@@ -315,13 +316,13 @@ def _hessian_section(net, loss, X, w, T, max_entries):
     H, G = exact.evaluate(X, w, T), gauss.evaluate(X, w, T)
     definitions = dict(gauss.definitions)
     sens = symbolic_sensitivities(net, definitions, loss.jacobian_of)
-    labels, hidden = lx._take(lx._entry_labels(exact), max_entries)
+    labels, hidden = take(lx.entry_labels(exact), max_entries)
     rows = []
     for p, q, lhs in labels:
         rows.append(rf"{lhs} &= {number(H[p, q])} = {number(G[p, q])} + "
                     rf"\bigl({number(H[p, q] - G[p, q])}\bigr)")
     if hidden:
-        rows.append(lx._omitted(hidden, "values"))
+        rows.append(omitted(hidden, "values"))
     parts += [
         r"Each exact entry is the Gauss-Newton (outer-product) term $G$, which uses only first "
         r"derivatives, plus the residual term $R$, which vanishes when every residual $y_k - t_k$ "
@@ -329,6 +330,6 @@ def _hessian_section(net, loss, X, w, T, max_entries):
         r"triangle ($H$ is symmetric).",
         _align(lx.sensitivity_rows(net, sens, definitions, max_entries=max_entries,
                                    of=loss.jacobian_of)),
-        _align(lx.hessian_rows(exact, max_entries)), "In matrix form:", _align(lx._HESSIAN_MATRIX),
+        _align(lx.hessian_rows(exact, max_entries)), "In matrix form:", _align(lx.HESSIAN_MATRIX),
         _spot(r"the point, as $H = G + R$", _align(rows))]
     return parts

@@ -1,209 +1,37 @@
-r"""LaTeX for derivations, in Bishop's notation, with long expressions wrapped.
+r"""LaTeX for derivations, in Bishop's notation: the blocks a derivation is shown as.
 
 Every :class:`~symnet.derivation.Derivation` renders itself through this module
 (``derivation.latex()`` and, in Jupyter, ``_repr_latex_``). A rendering is a list
 of sections (forward pass, delta recursion, entries, ...), each a list of rows
 ``lhs &= rhs`` of an ``aligned`` (or, in a document, ``align*``) environment:
 
-* symbols print as a person writes them: ``w_{21}^{(2)}``, ``\delta_{1}^{(2)}``,
-  ``\frac{\partial y_1}{\partial a_2^{(1)}}``, ``\sigma(a)``, via
-  :func:`symnet.symbols.latex_name`; sums print positive terms first (y - t);
 * recursions are shown twice: in general index form and instantiated per layer;
 * entries stay in named intermediates unless ``expanded=True``;
-* a sum longer than ``terms_per_line`` terms (or ``width`` characters of
-  visible math) continues on the next line, so nothing runs off the page.
+* rows are printed and wrapped by :mod:`symnet.latex_print` (whose :func:`tex`,
+  :func:`wrap_row` and :func:`signed_terms` are re-exported here), so a long sum
+  continues on the next line instead of running off the page.
 
 Examples
 --------
 >>> import symnet
 >>> net = symnet.MLP([1, 1, 1], hidden="tanh")
->>> print(tex(symnet.gradient(net, "sse").definitions[symnet.symbols.delta(1, 1)]))
-\delta_{1}^{(2)} w_{11}^{(2)} \left(1 - \left(z_{1}^{(1)}\right)^{2}\right)
->>> print(wrap_row("E", ["a", "+ b", "+ c"], terms_per_line=2))
-E &= a + b \\ &\qquad + c
+>>> [title for title, rows in derivation_sections(symnet.gradient(net, "sse"))]
+['Forward pass', 'Activation derivatives', 'Deltas', 'Gradient']
 """
 
-import re
-
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
-from . import symbols as sym
 from .backprop import hidden_derivative, symbolic_sensitivities
 from .errors import SymnetError
+from .latex_print import (TERMS_PER_LINE, WIDTH, bracket_group, join_signs, omitted,
+                          ordered_terms, signed_terms, take, tex, wrap_row)
 
 __all__ = ["tex", "wrap_row", "signed_terms", "derivation_latex", "derivation_sections",
            "lm_corners", "FORMS"]
 
 FORMS = ("entries", "matrix")
-TERMS_PER_LINE = 4   # a sum continues on a new line after this many terms
-WIDTH = 64           # ... or after about this many visible characters
 MAX_ENTRIES = 24     # entries shown per list before "n more omitted"
 SMALL_LAYER = 6      # layers up to this width are also written out as explicit matrices
-
-_GENERIC = re.compile(r"^([A-Za-z]+)_([a-z])(?:\^\(([\dL]+)\))?$")
-
-
-class _BishopPrinter(LatexPrinter):
-    """SymPy's LaTeX printer with positive terms first, so y - t prints as y_{1} - t_{1}."""
-
-    def _print_Heaviside(self, expr, exp=None):
-        # ReLU' with the convention h'(0) = 0 reads as the Iverson bracket [a > 0]
-        if len(expr.args) == 2 and expr.args[1] == 0:
-            body = rf"\left[{self._print(expr.args[0])} > 0\right]"
-            return body if exp is None else rf"{body}^{{{exp}}}"
-        return super()._print_Heaviside(expr, exp)
-
-    def _as_ordered_terms(self, expr, order=None):
-        terms = super()._as_ordered_terms(expr, order=order)
-        return sorted(terms, key=lambda term: term.could_extract_minus_sign())  # stable
-
-
-def _symbol_latex(symbol):
-    generic = _GENERIC.match(symbol.name)
-    if generic:  # z_j^(1) and friends, used in general index form
-        stem, index, layer = generic.groups()
-        stem = r"\delta" if stem == "delta" else stem
-        return f"{stem}_{{{index}}}" + (f"^{{({layer})}}" if layer else "")
-    return sym.latex_name(symbol)
-
-
-def tex(expr):
-    """The LaTeX of a SymPy expression or matrix with symnet's symbols in Bishop notation.
-
-    >>> from symnet.functions import sigmoid
-    >>> print(tex(sigmoid(sym.pre_activation(1, 1)) * sym.delta(2, 1)))
-    \\delta_{1}^{(2)} \\sigma\\left(a_{1}^{(1)}\\right)
-    """
-    expr = sp.sympify(expr)
-    names = {s: _symbol_latex(s) for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-    return _BishopPrinter({"symbol_names": names, "mat_delim": "("}).doprint(expr)
-
-
-def _ordered(expr):
-    expr = sp.sympify(expr)
-    return _BishopPrinter()._as_ordered_terms(expr) if expr.is_Add else [expr]
-
-
-def signed_terms(expr, width=WIDTH):
-    r"""LaTeX pieces of an expression, ``["a", "+ b", "- c"]``, for :func:`wrap_row`.
-
-    A sum gives one piece per term; a product too wide for one line is split at
-    its bracketed sums. Factors s - 1 and s^2 - 1 print as (1 - s) and (1 - s^2),
-    as in sigma' = z (1 - z) and tanh' = 1 - z^2.
-
-    >>> x = sp.Symbol("x")
-    >>> signed_terms(x - 2), signed_terms(3 * x * (x - 1))
-    (['x', '- 2'], ['-3 x \\left(1 - x\\right)'])
-    """
-    pieces = []
-    for n, term in enumerate(_ordered(expr)):
-        negative, factors = _product(term)
-        sign = ("-" if negative else "") if n == 0 else ("- " if negative else "+ ")
-        pieces.extend(_product_pieces(sign, factors, width))
-    return pieces
-
-
-def _join_signs(terms):
-    """LaTeX pieces for a list of terms to be added in the given order."""
-    pieces = []
-    for n, term in enumerate(terms):
-        negative, factors = _product(term)
-        sign = ("-" if negative else "") if n == 0 else ("- " if negative else "+ ")
-        pieces.extend(_product_pieces(sign, factors, WIDTH))
-    return pieces
-
-
-def _product(term):
-    """(negative, [factor LaTeX or ("sum", Add)]) of one term, with (1 - s) factors turned round."""
-    negative = term.could_extract_minus_sign()
-    term = -term if negative else term
-    args = list(sp.Mul.make_args(term)) if term.is_Mul else [term]
-    plain, sums = [], []
-    for s in [arg.args[1] if arg.args[0] == 1 else arg.args[0] for arg in args
-              if arg.is_Add and len(arg.args) == 2 and 1 in arg.args]:
-        if s - 1 in args and s + 1 in args:   # (s - 1)(s + 1) -> -(1 - s^2), as tanh' = 1 - z^2
-            args.remove(s - 1)
-            args.remove(s + 1)
-            negative = not negative
-            sums.append(rf"\left({tex(1 - s ** 2)}\right)")
-    for arg in args:
-        flipped = -arg
-        if arg.is_Add and len(arg.args) == 2 and -1 in arg.args and flipped.is_Add:
-            negative = not negative            # s - 1 -> -(1 - s); s^2 - 1 -> -(1 - s^2)
-            sums.append(rf"\left({tex(flipped)}\right)")
-        elif arg.is_Add:
-            sums.append(("sum", arg))
-        else:
-            plain.append(arg)
-    head = tex(sp.Mul(*plain)) if plain else ""
-    return negative, ([head] if head and head != "1" else []) + sums
-
-
-def _product_pieces(sign, factors, width):
-    """A product as one piece, or, when too wide, its sums as bracketed groups."""
-    def whole(item):
-        return item if isinstance(item, str) else rf"\left({tex(item[1])}\right)"
-    text = " ".join(whole(f) for f in factors) or "1"
-    if _visible_width(text) <= width or all(isinstance(f, str) for f in factors):
-        return [sign + text]
-    pieces, prefix = [], sign
-    for item in factors:
-        if isinstance(item, str):
-            prefix = f"{prefix} {item}".strip() if prefix not in ("-",) else f"-{item}"
-            continue
-        pieces.extend(_group(prefix, signed_terms(item[1], width)))
-        prefix = ""
-    if prefix:
-        pieces[-1] += " " + prefix
-    return pieces
-
-
-def _visible_width(latex):
-    """A rough count of the characters a reader sees (fractions count as their numerator)."""
-    latex = re.sub(r"\\frac\{\\partial ([^{}]*(?:\{[^{}]*\})*)\}\{[^{}]*(?:\{[^{}]*\})*\}",
-                   r"d\1", latex)
-    latex = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|qquad|quad)", "", latex)
-    latex = re.sub(r"\\[A-Za-z]+", "x", latex)
-    latex = re.sub(r"[_^]\{[^{}]*\}", "s", latex)
-    return len(re.sub(r"[{}\s]", "", latex))
-
-
-def _group(prefix, pieces):
-    """``prefix ( pieces )`` with brackets that may open and close on different lines."""
-    if len(pieces) == 1:
-        return [f"{prefix} {pieces[0]}".strip()]
-    return [rf"{prefix} \bigl({pieces[0]}".strip(), *pieces[1:-1], pieces[-1] + r"\bigr)"]
-
-
-def wrap_row(lhs, pieces, terms_per_line=TERMS_PER_LINE, width=WIDTH, relation="="):
-    """One row ``lhs &= ...`` of an aligned block, its pieces spread over lines.
-
-    ``pieces`` are LaTeX strings, each after the first starting with its sign;
-    a new line starts after ``terms_per_line`` pieces or ``width`` visible characters.
-    """
-    if not pieces:
-        raise SymnetError("a row needs at least one piece")
-    lines, current = [], []
-    for piece in pieces:
-        candidate = " ".join(current + [piece])
-        if current and (len(current) >= terms_per_line or _visible_width(candidate) > width):
-            lines.append(" ".join(current))
-            current = []
-        current.append(piece)
-    lines.append(" ".join(current))
-    return f"{lhs} &{relation} {lines[0]}" + "".join(rf" \\ &\qquad {line}" for line in lines[1:])
-
-
-def _omitted(count, what="entries"):
-    return rf"&\quad\vdots\quad \text{{({count} more {what} omitted)}}"
-
-
-def _take(items, max_entries):
-    items = list(items)
-    if max_entries is None or len(items) <= max_entries:
-        return items, 0
-    return items[:max_entries], len(items) - max_entries
 
 
 # -- the network -------------------------------------------------------------------
@@ -232,13 +60,13 @@ def forward_rows(net, form="entries", max_entries=MAX_ENTRIES, **wrap):
     for l in range(1, net.n_layers + 1):
         previous, W = net.layer_values(l - 1), net.weights[l - 1]
         for j, a in enumerate(net.layer_pre_activations(l)):
-            pieces = _join_signs([W[j, i] * z for i, z in enumerate(previous)]
+            pieces = join_signs([W[j, i] * z for i, z in enumerate(previous)]
                                  + [net.biases[l - 1][j]])
             equations.append(wrap_row(tex(a), pieces, **wrap))
         for z in net.layer_values(l):
             equations.append(f"{tex(z)} &= {tex(net.equations[z])}")
-    shown, hidden = _take(equations, max_entries)
-    return rows + shown + ([_omitted(hidden, "equations")] if hidden else [])
+    shown, hidden = take(equations, max_entries)
+    return rows + shown + ([omitted(hidden, "equations")] if hidden else [])
 
 
 def derivative_rows(net):
@@ -285,10 +113,10 @@ def _recursion_rows(net, values, named, max_entries, wrap):
                 terms = [terms[0]] + ["+ " + t for t in terms[1:]] if terms else []
                 h_prime = hidden_derivative(net, l, j)
                 factor = rf"\left({tex(h_prime)}\right)" if h_prime.is_Add else tex(h_prime)
-                pieces = _group(factor, terms) if terms else ["0"]
+                pieces = bracket_group(factor, terms) if terms else ["0"]
                 rows.append(wrap_row(tex(symbol), pieces, **wrap))
-    shown, hidden = _take(rows, max_entries)
-    return shown + ([_omitted(hidden, "definitions")] if hidden else [])
+    shown, hidden = take(rows, max_entries)
+    return shown + ([omitted(hidden, "definitions")] if hidden else [])
 
 
 def delta_rows(derivation, form="entries", max_entries=MAX_ENTRIES, **wrap):
@@ -355,38 +183,43 @@ def _is_canonical(derivation):
 
 
 # -- entries -------------------------------------------------------------------------
-def _partial(numerator, parameter, order=1, other=None):
+def partial(numerator, parameter, order=1, other=None):
+    r"""The LaTeX of d numerator / d parameter (or the second derivative with ``order=2``).
+
+    >>> print(partial("E_n", sp.Symbol("b_1^(2)")))
+    \frac{\partial E_n}{\partial b_{1}^{(2)}}
+    """
     if order == 2:
         return (rf"\frac{{\partial^2 {numerator}}}{{\partial {tex(parameter)}\, "
                 rf"\partial {tex(other)}}}")
     return rf"\frac{{\partial {numerator}}}{{\partial {tex(parameter)}}}"
 
 
-def _entry_labels(derivation):
+def entry_labels(derivation):
     """(row, column, lhs LaTeX) for every entry, in the order a reader expects."""
     net, kind = derivation.net, derivation.kind
     rows, cols = derivation.shape
     if kind == "gradient":
-        return [(p, 0, _partial("E_n", q)) for p, q in enumerate(net.params)]
+        return [(p, 0, partial("E_n", q)) for p, q in enumerate(net.params)]
     if kind == "input_jacobian":
         return [(k, i, rf"J_{{{k + 1}{i + 1}}} = \frac{{\partial y_{{{k + 1}}}}}{{\partial x_{{{i + 1}}}}}")
                 for k in range(rows) for i in range(cols)]
     if kind == "param_jacobian":
-        return [(k, p, _partial(f"y_{{{k + 1}}}", q))
+        return [(k, p, partial(f"y_{{{k + 1}}}", q))
                 for k in range(rows) for p, q in enumerate(net.params)]
     if kind == "gauss_newton":   # an approximation, not a derivative: name it G
         return [(p, q, rf"G\bigl[{tex(net.params[p])}, {tex(net.params[q])}\bigr]")
                 for p in range(rows) for q in range(p, cols)]
-    return [(p, q, _partial("E_n", net.params[p], 2, net.params[q]))   # symmetric: upper triangle
+    return [(p, q, partial("E_n", net.params[p], 2, net.params[q]))   # symmetric: upper triangle
             for p in range(rows) for q in range(p, cols)]
 
 
 def entry_rows(derivation, expanded=False, max_entries=MAX_ENTRIES, **wrap):
     """One row per entry, in named intermediates (or fully substituted with ``expanded``)."""
     source = derivation.matrix if expanded else derivation.named
-    labels, hidden = _take(_entry_labels(derivation), max_entries)
+    labels, hidden = take(entry_labels(derivation), max_entries)
     rows = [wrap_row(lhs, signed_terms(source[r, c]), **wrap) for r, c, lhs in labels]
-    return rows + ([_omitted(hidden)] if hidden else [])
+    return rows + ([omitted(hidden)] if hidden else [])
 
 
 def _residuals(net):
@@ -441,8 +274,8 @@ def _residual_pieces(parts):
             group = [rf"\left({tex(factor)}\right)"]
         else:
             group = signed_terms(coefficient)
-            if len(_ordered(coefficient)) > 1 and factor != 1:   # a sum times (y - t): bracket it
-                group = _group("", group)
+            if len(ordered_terms(coefficient)) > 1 and factor != 1:   # a sum times (y - t): bracket it
+                group = bracket_group("", group)
             if factor != 1:
                 group[-1] += rf" \left({tex(factor)}\right)"
         if pieces and group[0].startswith("-") and not group[0].startswith("- "):
@@ -470,13 +303,13 @@ def hessian_rows(derivation, max_entries=MAX_ENTRIES, **wrap):
                    r"\frac{\partial a_m^{(L)}}{\partial w_q}, \quad R_{pq} = \sum_k \delta_k^{(L)}"
                    r" \frac{\partial^2 a_k^{(L)}}{\partial w_p\, \partial w_q}")
     rows = [general]
-    labels, hidden = _take(_entry_labels(derivation), max_entries)
+    labels, hidden = take(entry_labels(derivation), max_entries)
     for p, q, lhs in labels:
         gauss, residual = split_hessian_entry(derivation, gauss_newton, p, q)
         rows.append(rf"{lhs} &= G + R \quad \text{{with}}")
         rows.append(wrap_row(r"G", signed_terms(gauss), **wrap))
         rows.append(wrap_row(r"R", _residual_pieces(residual), **wrap))
-    return rows + ([_omitted(hidden)] if hidden else [])
+    return rows + ([omitted(hidden)] if hidden else [])
 
 
 # -- the Levenberg-Marquardt layout ----------------------------------------------------
@@ -529,17 +362,18 @@ def lm_rows(derivation, n_samples=5):
 
 
 # -- layer-by-layer matrix form --------------------------------------------------------
-_GRADIENT_MATRIX = [
+# Rows in vector notation, shared with symnet.document's article.
+GRADIENT_MATRIX = [
     r"\frac{\partial E_n}{\partial W^{(l)}} &= \boldsymbol{\delta}^{(l)} \mathbf{z}^{(l-1)\top}, "
     r"\qquad \frac{\partial E_n}{\partial \mathbf{b}^{(l)}} = \boldsymbol{\delta}^{(l)}"]
-_INPUT_JACOBIAN_MATRIX = [
+INPUT_JACOBIAN_MATRIX = [
     r"J &= \frac{\partial \mathbf{y}}{\partial \mathbf{x}} = \frac{\partial \mathbf{y}}"
     r"{\partial \mathbf{a}^{(1)}} W^{(1)}"]
-_PARAM_JACOBIAN_MATRIX = [
+PARAM_JACOBIAN_MATRIX = [
     r"\frac{\partial y_k}{\partial W^{(l)}} &= \mathbf{g}_k^{(l)} \mathbf{z}^{(l-1)\top}, \qquad "
     r"\frac{\partial y_k}{\partial \mathbf{b}^{(l)}} = \mathbf{g}_k^{(l)}, \qquad "
     r"\mathbf{g}_k^{(l)} = \Bigl(\frac{\partial y_k}{\partial \mathbf{a}^{(l)}}\Bigr)^{\!\top}"]
-_HESSIAN_MATRIX = [
+HESSIAN_MATRIX = [
     r"H &= \sum_n B_n^\top \Lambda_n B_n + \sum_n \sum_k \delta_{nk}^{(L)}\, \nabla\nabla a_{nk}^{(L)}"
     r" \quad \text{(Gauss-Newton term + residual term)}",
     r"H\mathbf{v} &= \mathcal{R}\{\nabla E\}: \quad \mathcal{R}\{\mathbf{a}^{(l)}\} = W^{(l)} "
@@ -578,9 +412,9 @@ def derivation_sections(derivation, form="entries", expanded=False, max_entries=
               "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
               "gauss_newton": "Gauss-Newton matrix"}
     if form == "matrix":
-        matrix = {"gradient": _GRADIENT_MATRIX, "input_jacobian": _INPUT_JACOBIAN_MATRIX,
-                  "param_jacobian": _PARAM_JACOBIAN_MATRIX, "hessian": _HESSIAN_MATRIX,
-                  "gauss_newton": _HESSIAN_MATRIX[:1]}[kind]
+        matrix = {"gradient": GRADIENT_MATRIX, "input_jacobian": INPUT_JACOBIAN_MATRIX,
+                  "param_jacobian": PARAM_JACOBIAN_MATRIX, "hessian": HESSIAN_MATRIX,
+                  "gauss_newton": HESSIAN_MATRIX[:1]}[kind]
         sections.append((titles[kind], list(matrix)))
     elif kind == "hessian" and not expanded:
         sections.append((titles[kind], hessian_rows(derivation, max_entries, **wrap)))

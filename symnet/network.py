@@ -146,12 +146,12 @@ class MLP:
         return self._slices[layer - 1]
 
     def __repr__(self):
-        names = [a.name if not a.parameters else repr(a) for a in self.activations]
+        names = [_activation_text(a) for a in self.activations]
         hidden = names[:-1]
-        hidden_text = repr(hidden[0]) if len(set(hidden)) == 1 else repr(hidden)
+        hidden_text = hidden[0] if len(set(hidden)) == 1 else "[" + ", ".join(hidden) + "]"
         if not hidden:
-            return f"MLP({list(self.sizes)}, output={names[-1]!r})"
-        return f"MLP({list(self.sizes)}, hidden={hidden_text}, output={names[-1]!r})"
+            return f"MLP({list(self.sizes)}, output={names[-1]})"
+        return f"MLP({list(self.sizes)}, hidden={hidden_text}, output={names[-1]})"
 
     # -- parameters -----------------------------------------------------------
     def param_index(self, parameter):
@@ -250,6 +250,14 @@ class MLP:
         """The outputs y_1..y_K as a K x 1 Matrix in the inputs and parameters (substituted)."""
         y = self._post[-1]
         return sp.Matrix([self.substitution[k] for k in y])
+
+
+def _activation_text(act):
+    """'tanh', or activation('relu', derivative_at_zero=1/2) for a parameterised row."""
+    if not act.parameters:
+        return repr(act.name)
+    options = ", ".join(f"{key}={value}" for key, value in act.parameters.items())
+    return f"activation({act.name!r}, {options})"
 
 
 def _is_sequence(value):

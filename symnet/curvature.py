@@ -1,0 +1,332 @@
+"""Curvature taken apart: H = Gauss-Newton term + residual term, and their spectra at a point.
+
+Write the per-sample error through the quantity the loss acts on, out = y for
+sum-of-squares and out = a^(L) for cross-entropy (the canonical pairs). The chain
+rule gives the exact Hessian as two terms (Bishop, 2024, sec. 8.1; Schraudolph 2002):
+
+    H = sum_n B_n^T Lambda_n B_n  +  sum_n sum_k r_nk  d^2 out_nk / dw dw
+        (Gauss-Newton term)          (residual term)
+
+with B_n = d out / dw, Lambda_n = d^2 E_n / d out^2 and r_k = dE_n / d out_k (y_k - t_k
+in the canonical pairs). The residual term is the exact Hessian of the *pseudo-error*
+sum_k r_k out_k with r held fixed, so it is derived by the same R-operator recursion,
+seeded with s_k^(L) = sum_m r_m d out_m / d a_k^(L) instead of delta_k^(L):
+
+    s_j^(l) = h'(a_j^(l)) sum_k w_kj^(l+1) s_k^(l+1),   residual[p, q] = R_q{s_j^(l) z_i^(l-1)}.
+
+It vanishes where every residual r is zero, and is small near a good fit: that is
+why the outer-product (Levenberg-Marquardt) matrix works near a minimum and fails
+away from it. :func:`curvature_report` measures ||H - GN||_F / ||H||_F and warns
+with :class:`GaussNewtonWarning` above ``POOR_GAUSS_NEWTON`` (0.1).
+
+The residual term is derived by the R-operator recursion of :mod:`symnet.hvp`.
+Hessian-vector products (:func:`hessian_vector_product`, in :mod:`symnet.hvp`) and
+the input Hessian (:func:`input_hessian`, in :mod:`symnet.input_hessian`) are
+re-exported here, so ``from symnet.curvature import ...`` keeps working.
+
+References: Pearlmutter, "Fast exact multiplication by the Hessian", Neural
+Computation 6 (1994); Schraudolph, "Fast curvature matrix-vector products for
+second-order gradient descent", Neural Computation 14 (2002).
+"""
+
+from dataclasses import dataclass, field
+import warnings
+
+import numpy as np
+import sympy as sp
+
+from . import engine
+from ._size import check_entries
+from ._validate import check_inputs, check_params, check_targets
+from .backprop import _named, hidden_derivative, output_block
+from .derivation import Derivation
+from .errors import SymnetError
+from .hessian import hessian
+from .hvp import (HessianVectorProduct, direction_symbol, hessian_vector_product, r_operator,
+                  r_symbol, seed_partials)
+from .input_hessian import InputHessian, input_hessian, input_tangent_symbol
+from .losses import get_loss
+
+__all__ = ["GaussNewtonWarning", "POOR_GAUSS_NEWTON", "hessian_residual", "hessian_split",
+           "HessianSplit", "CurvatureReport", "curvature_report", "hessian_vector_product",
+           "HessianVectorProduct", "input_hessian", "InputHessian", "direction_symbol",
+           "r_symbol", "residual_symbol", "seed_symbol", "input_tangent_symbol"]
+
+POOR_GAUSS_NEWTON = 0.1  # ||H - GN||_F / ||H||_F above this: GN misses a tenth of the curvature
+
+
+class GaussNewtonWarning(UserWarning):
+    """The Gauss-Newton matrix is far from the exact Hessian at this point.
+
+    Raised by :func:`curvature_report` when ||H - GN||_F / ||H||_F exceeds
+    ``POOR_GAUSS_NEWTON``: the residuals are large, or the network is far from a minimum.
+
+    Examples
+    --------
+    >>> import warnings, symnet
+    >>> net = symnet.MLP([1, 1], output="tanh")           # y = tanh(w x + b), target far away
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     report = curvature_report(net, "sse", [[1.0]], [2.0, 0.0], [[-5.0]])
+    >>> caught[0].category.__name__, report.poor
+    ('GaussNewtonWarning', True)
+    """
+
+
+# -- the residual term, symbolically ---------------------------------------------------
+def residual_symbol(k):
+    """r_k = dE_n / d out_k, the weight of d^2 out_k / dw dw in the residual term."""
+    return sp.Symbol(f"r_{k}", real=True)
+
+
+def seed_symbol(layer, j):
+    """s_j^(l) = sum_k r_k d out_k / d a_j^(l) with r held fixed (the residual's 'delta')."""
+    return sp.Symbol(f"s_{j}^({layer})", real=True)
+
+
+def _residual_named(net, loss, definitions):
+    L, K = net.n_layers, net.sizes[-1]
+    y, t = net.layer_values(L), net.targets
+    # dE_n/dout_k: y_k - t_k for sse (out = y); the output delta for cross-entropy (out = a).
+    r_values = ([yk - tk for yk, tk in zip(y, t)] if loss.jacobian_of == "y"
+                else loss.output_deltas(net))
+    r = [_named(residual_symbol(k + 1), value, definitions) for k, value in enumerate(r_values)]
+    block = output_block(net, loss.jacobian_of)  # d out_k / d a_m^(L)
+    raw = [sp.Add(*[r[k] * block[k, m] for k in range(K)]) for m in range(K)]
+    partials = seed_partials(net, raw)  # r_k are symbols, so they stay fixed
+    s = {L: [_named(seed_symbol(L, m + 1), raw[m], definitions) for m in range(K)]}
+    for l in range(L - 1, 0, -1):  # the delta recursion, run on s
+        W_next = net.weights[l]
+        s[l] = [_named(seed_symbol(l, j + 1), hidden_derivative(net, l, j) * sp.Add(
+            *[W_next[k, j] * s[l + 1][k] for k in range(net.sizes[l + 1])]), definitions)
+            for j in range(net.sizes[l])]
+    W = net.n_params
+    columns = [r_operator(net, s, partials, [int(p == q) for p in range(W)])[0]
+               for q in range(W)]
+    return sp.Matrix(W, W, lambda p, q: columns[q][p]), s
+
+
+class _ResidualPseudoLoss:
+    """The pseudo-error sum_k r_k out_k with r = dE_n/dout fixed, in the engine's loss interface."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def _r(self, A, Y, T, dh):
+        if self.loss.jacobian_of == "y":
+            return Y - T
+        return self.loss.delta(A, Y, T, dh)
+
+    def delta(self, A, Y, T, dh):
+        r = self._r(A, Y, T, dh)
+        if self.loss.jacobian_of == "a":
+            return r
+        if self.loss.output == "softmax":
+            return Y * (r - np.sum(r * Y, axis=1, keepdims=True))
+        return r * dh
+
+    def r_delta(self, A, Y, T, dh, d2h, RA):
+        r = self._r(A, Y, T, dh)
+        if self.loss.jacobian_of == "a":
+            return np.zeros_like(RA)
+        if self.loss.output == "softmax":
+            Yp, rp = Y[:, None, :], r[:, None, :]
+            RY = Yp * (RA - np.sum(Yp * RA, axis=2, keepdims=True))
+            return (RY * (rp - np.sum(rp * Yp, axis=2, keepdims=True))
+                    - Yp * np.sum(rp * RY, axis=2, keepdims=True))
+        return (r * d2h)[:, None, :] * RA
+
+
+def _residual_values(net, loss, X, w, T):
+    return engine.hessian_vector_values(net, _ResidualPseudoLoss(loss), X, w, T,
+                                        np.eye(net.n_params))
+
+
+def hessian_residual(net, loss):
+    """The residual term sum_n sum_k r_nk d^2 out_nk / dw dw (W x W) that Gauss-Newton drops.
+
+    ``named`` is written in r_k = dE_n/dout_k and s_j^(l) (the delta recursion run on
+    the pseudo-error sum_k r_k out_k); ``evaluate`` sums over samples.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1], output="tanh")          # y = tanh(w x + b)
+    >>> R = hessian_residual(net, "sse")
+    >>> R.named
+    Matrix([
+    [-2*r_1*x_1**2*y_1*(1 - y_1**2), -2*r_1*x_1*y_1*(1 - y_1**2)],
+    [   -2*r_1*x_1*y_1*(1 - y_1**2),    -2*r_1*y_1*(1 - y_1**2)]])
+    >>> R.definitions[residual_symbol(1)]
+    -t_1 + y_1
+    """
+    loss = get_loss(loss, net)
+    check_entries("the residual term", net.n_params ** 2, net.n_params)
+    definitions = {}
+    named, s = _residual_named(net, loss, definitions)
+    labels = [p.name for p in net.params]
+    return Derivation("hessian_residual", net, named, definitions, rows=labels, columns=labels,
+                      loss=loss, method="residual",
+                      evaluator=lambda X, w, T: _residual_values(net, loss, X, w, T),
+                      intermediates={"s": {l: sp.Matrix(v) for l, v in s.items()}})
+
+
+# -- numbers at a point -----------------------------------------------------------------
+def _spectrum(matrix):
+    """Ascending eigenvalues, condition number |lambda|max/|lambda|min, negative count.
+
+    An eigenvalue counts as negative below -W eps max|lambda| (round-off makes a
+    positive semidefinite matrix show tiny negative ones); the condition number is
+    inf when the smallest |lambda| is below that same tolerance (singular).
+    """
+    values = np.linalg.eigvalsh(matrix)
+    largest = np.max(np.abs(values)) if values.size else 0.0
+    tolerance = matrix.shape[0] * np.finfo(float).eps * largest
+    smallest = np.min(np.abs(values))
+    condition = np.inf if smallest <= tolerance else largest / smallest
+    return values, float(condition), int(np.sum(values < -tolerance))
+
+
+@dataclass(frozen=True)
+class CurvatureReport:
+    """Exact Hessian, Gauss-Newton matrix and residual term at one point, with their spectra.
+
+    ``relative_difference`` is ||H - GN||_F / ||H||_F; eigenvalues are ascending;
+    ``*_negative`` counts eigenvalues below -W eps max|lambda| (a saddle has some).
+    """
+
+    hessian: np.ndarray = field(repr=False)
+    gauss_newton: np.ndarray = field(repr=False)
+    residual: np.ndarray = field(repr=False)
+    relative_difference: float
+    hessian_eigenvalues: np.ndarray = field(repr=False)
+    gauss_newton_eigenvalues: np.ndarray = field(repr=False)
+    hessian_condition: float
+    gauss_newton_condition: float
+    hessian_negative: int
+    gauss_newton_negative: int
+    threshold: float = POOR_GAUSS_NEWTON
+
+    @property
+    def poor(self):
+        """True when the Gauss-Newton matrix misses more than ``threshold`` of H."""
+        return self.relative_difference > self.threshold
+
+    def __str__(self):
+        H, G = self.hessian_eigenvalues, self.gauss_newton_eigenvalues
+        rows = [("smallest eigenvalue", f"{H[0]: .4g}", f"{G[0]: .4g}"),
+                ("largest eigenvalue", f"{H[-1]: .4g}", f"{G[-1]: .4g}"),
+                ("condition number", f"{self.hessian_condition: .4g}",
+                 f"{self.gauss_newton_condition: .4g}"),
+                ("negative eigenvalues", f" {self.hessian_negative}",
+                 f" {self.gauss_newton_negative}")]
+        verdict = ("poor: the residual term matters here" if self.poor
+                   else "good: the residual term is small here")
+        lines = [f"Curvature at a point (W = {len(H)})",
+                 f"  {'':22s}{'exact H':>14s}{'Gauss-Newton':>14s}"]
+        lines += [f"  {name:22s}{a:>14s}{b:>14s}" for name, a, b in rows]
+        lines.append(f"  ||H - GN||_F / ||H||_F = {self.relative_difference:.3g} "
+                     f"(threshold {self.threshold:g}; {verdict})")
+        return "\n".join(lines)
+
+
+def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
+    """H, GN and H - GN at (X, w, T), summed over samples, with spectra; warns when GN is poor.
+
+    Evaluates the matrix forms (no symbolic derivation). Warns with
+    :class:`GaussNewtonWarning` when ||H - GN||_F / ||H||_F > ``threshold``.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1], output="linear")          # y = w x + b: H = GN exactly
+    >>> report = curvature_report(net, "sse", [[1.0], [2.0]], [0.5, 0.0], [[3.0], [-1.0]])
+    >>> report.hessian                                     # sum_n [x^2, x; x, 1]
+    array([[5., 3.],
+           [3., 2.]])
+    >>> report.relative_difference, report.hessian_negative
+    (0.0, 0)
+    """
+    loss = get_loss(loss, net)
+    X, single = check_inputs(net, X, allow_complex=False)
+    w = check_params(net, w)
+    T = check_targets(net, T, X.shape[0], single)
+    H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(net.n_params))
+    GN = engine.gauss_newton_values(net, loss, X, w, T)
+    residual = _residual_values(net, loss, X, w, T)
+    norm = np.linalg.norm(H)
+    difference = np.linalg.norm(H - GN)
+    relative = float(difference / norm) if norm > 0 else (0.0 if difference == 0 else np.inf)
+    H_values, H_condition, H_negative = _spectrum(H)
+    G_values, G_condition, G_negative = _spectrum(GN)
+    report = CurvatureReport(H, GN, residual, relative, H_values, G_values, H_condition,
+                             G_condition, H_negative, G_negative, threshold)
+    if report.poor:
+        warnings.warn(f"the Gauss-Newton matrix differs from the exact Hessian by "
+                      f"{relative:.3g} of its size (||H - GN||_F / ||H||_F > {threshold:g}); "
+                      "the residual term sum_k r_k d^2 out_k/dw dw matters at this point",
+                      GaussNewtonWarning, stacklevel=2)
+    return report
+
+
+class HessianSplit:
+    """H = GN + residual as three derivations, each derived on first use.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> split = hessian_split(symnet.MLP([1, 1], output="tanh"), "sse")
+    >>> (split.exact.matrix - split.gauss_newton.matrix - split.residual.matrix).simplify()
+    Matrix([
+    [0, 0],
+    [0, 0]])
+    """
+
+    def __init__(self, net, loss):
+        self.net, self.loss = net, get_loss(loss, net)
+        self._cache = {}
+
+    def _get(self, name, build):
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]
+
+    @property
+    def exact(self):
+        """The exact Hessian (:func:`symnet.hessian`)."""
+        return self._get("exact", lambda: hessian(self.net, self.loss))
+
+    @property
+    def gauss_newton(self):
+        """The Gauss-Newton term (:func:`symnet.hessian` with ``approx="gauss_newton"``)."""
+        return self._get("gn", lambda: hessian(self.net, self.loss, approx="gauss_newton"))
+
+    @property
+    def residual(self):
+        """The residual term (:func:`hessian_residual`)."""
+        return self._get("residual", lambda: hessian_residual(self.net, self.loss))
+
+    def evaluate(self, X, w, T, threshold=POOR_GAUSS_NEWTON):
+        """The :class:`CurvatureReport` at (X, w, T) (warns when GN is poor)."""
+        return curvature_report(self.net, self.loss, X, w, T, threshold)
+
+    def __repr__(self):
+        return f"<HessianSplit of {self.net!r}, loss={self.loss.name!r}>"
+
+
+def hessian_split(net, loss):
+    """The exact Hessian taken apart as Gauss-Newton term + residual term (see the module).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> split = hessian_split(symnet.MLP([1, 1], output="tanh"), "sse")
+    >>> split.residual.named[1, 1]                        # r_1 tanh''(a) with r_1 = y_1 - t_1
+    -2*r_1*y_1*(1 - y_1**2)
+    >>> split.evaluate([[0.0]], [1.0, 0.0], [[0.3]]).relative_difference   # tanh''(0) = 0
+    0.0
+    """
+    if net is None or not hasattr(net, "n_params"):
+        raise SymnetError(f"hessian_split needs an MLP; got {net!r}")
+    return HessianSplit(net, loss)
+

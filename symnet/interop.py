@@ -1,0 +1,130 @@
+"""The flat parameter vector in the orders MATLAB and PyTorch use, and MATLAB's de_dwb.
+
+| convention | per layer l = 1..L | weight matrix flattened |
+|---|---|---|
+| symnet (``net.params``) | W^(l), then b^(l) | row-major: w_11, w_12, ..., w_21, ... |
+| PyTorch ``nn.Sequential(Linear, act, Linear, ...)``, ``parameters_to_vector`` | ``weight`` (out, in), then ``bias`` | row-major (C order): the same as symnet |
+| MATLAB ``getwb`` / ``setwb`` (feedforwardnet) | b{l}, then IW{1,1} (l = 1) or LW{l,l-1} | column-major: w_11, w_21, ..., w_12, ... |
+
+MATLAB's order comes from ``nn7.netHints``, which lays out the vector layer by layer:
+the bias indices first, then the input weights, then the layer weights, each
+matrix as ``W(:)`` (column-major); IW and LW have shape (n_l, n_{l-1}) like W^(l).
+PyTorch's ``nn.Linear.weight`` has shape (out_features, in_features) and
+``parameters()`` yields weight before bias, so symnet's vector *is* PyTorch's.
+
+MATLAB's Jacobian ``defaultderiv('de_dwb', net, x, t)`` is W x (N K): rows in getwb
+order, columns sample-major (column (n-1) K + k is output k of sample n, as
+``e(:)`` of the K x N error matrix), of the errors e = t - y, so de/dwb = -(dy/dw)^T.
+
+Examples
+--------
+>>> import symnet
+>>> net = symnet.MLP([2, 2, 1])
+>>> w = net.pack([[[1, 2], [3, 4]], [[5, 6]]], [[0.1, 0.2], [0.5]])
+>>> to_matlab(net, w)                    # b{1}; IW{1,1}(:); b{2}; LW{2,1}(:)
+array([0.1, 0.2, 1. , 3. , 2. , 4. , 0.5, 5. , 6. ])
+>>> bool((to_pytorch(net, w) == w).all())
+True
+"""
+
+import numpy as np
+
+from . import engine
+from ._validate import check_inputs, check_params
+from .errors import SymnetError
+
+__all__ = ["matlab_permutation", "to_matlab", "from_matlab", "to_pytorch", "from_pytorch",
+           "pytorch_state_dict", "matlab_de_dwb"]
+
+
+def matlab_permutation(net):
+    """Indices p with ``w[p]`` in MATLAB getwb order (``w_matlab = w[p]``).
+
+    >>> import symnet
+    >>> net = symnet.MLP([2, 2, 1])      # params: w_11 w_12 w_21 w_22 b_1 b_2 | w_11 w_12 b_1
+    >>> matlab_permutation(net)          # b_1 b_2 w_11 w_21 w_12 w_22 | b_1 w_11 w_12
+    array([4, 5, 0, 2, 1, 3, 8, 6, 7])
+    """
+    order = []
+    for l in range(1, net.n_layers + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        columns = np.arange(w_cols.start, w_cols.stop).reshape(net.sizes[l], net.sizes[l - 1])
+        order.extend(range(b_cols.start, b_cols.stop))
+        order.extend(columns.ravel(order="F"))  # column-major, as MATLAB's W(:)
+    return np.array(order)
+
+
+def _vector(net, values, what):
+    try:
+        array = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise SymnetError(f"{what} must be a vector of numbers; got {values!r}") from None
+    if array.shape != (net.n_params,):
+        raise SymnetError(f"{what} must have {net.n_params} entries for {net!r}; got {array.size}")
+    return check_params(net, array)
+
+
+def to_matlab(net, w):
+    """symnet's parameter vector in MATLAB's ``getwb`` order (for ``setwb(net, wb)``)."""
+    return check_params(net, w)[matlab_permutation(net)]
+
+
+def from_matlab(net, wb):
+    """symnet's parameter vector from MATLAB's ``getwb(net)`` (column or row vector).
+
+    >>> import symnet
+    >>> net = symnet.MLP([2, 2, 1])
+    >>> from_matlab(net, [0.1, 0.2, 1, 3, 2, 4, 0.5, 5, 6])   # b1; IW{1,1}(:); b2; LW{2,1}(:)
+    array([1. , 2. , 3. , 4. , 0.1, 0.2, 5. , 6. , 0.5])
+    """
+    wb = _vector(net, wb, "wb")
+    w = np.empty(net.n_params)
+    w[matlab_permutation(net)] = wb
+    return w
+
+
+def to_pytorch(net, w):
+    """The vector ``torch.nn.utils.parameters_to_vector(model.parameters())`` holds: symnet's own."""
+    return check_params(net, w).copy()
+
+
+def from_pytorch(net, vector):
+    """symnet's parameter vector from PyTorch's ``parameters_to_vector`` (the same order)."""
+    return _vector(net, vector, "the PyTorch parameter vector").copy()
+
+
+def pytorch_state_dict(net, w):
+    """NumPy arrays keyed as ``nn.Sequential(Linear, act, Linear, ...)``'s ``state_dict()``.
+
+    Linear layers sit at even indices 0, 2, 4, ... with activations between them;
+    load with ``{k: torch.from_numpy(v) for k, v in ...}``.
+
+    >>> import symnet
+    >>> net = symnet.MLP([3, 2, 1])
+    >>> {k: v.shape for k, v in pytorch_state_dict(net, net.init_params()).items()}
+    {'0.weight': (2, 3), '0.bias': (2,), '2.weight': (1, 2), '2.bias': (1,)}
+    """
+    weights, biases = net.unpack(w)
+    state = {}
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        state[f"{2 * l}.weight"], state[f"{2 * l}.bias"] = W, b
+    return state
+
+
+def matlab_de_dwb(net, X, w):
+    """MATLAB's ``de_dwb``: d(t - y)/d wb, shape (W, N K), rows in getwb order.
+
+    Column n K + k (0-based) is output k of sample n. Equal to -J^T with J the
+    (N K, W) parameter Jacobian of :func:`symnet.param_jacobian` reshaped, rows
+    permuted to getwb order.
+
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1])                # y = w x + b; getwb order (b, w)
+    >>> matlab_de_dwb(net, [[2.0], [3.0]], [0.5, 0.1])   # de/db = -1, de/dw = -x
+    array([[-1., -1.],
+           [-2., -3.]])
+    """
+    X, _ = check_inputs(net, X, allow_complex=False)
+    w = check_params(net, w)
+    J = engine.param_jacobian_values(net, X, w).reshape(-1, net.n_params)
+    return -J.T[matlab_permutation(net)]
