@@ -25,7 +25,12 @@ Usage: python benchmarks/bench_curvature.py [--quick]
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# Run from a clone without installing: the repository's symnet first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
