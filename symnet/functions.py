@@ -19,6 +19,13 @@ import sympy as sp
 __all__ = ["sigmoid", "softplus", "relu_function", "leaky_relu_function"]
 
 
+def _textbook_code(rewrite_to):
+    """A printer method printing the textbook rewrite (for the math and mpmath printers)."""
+    def print_rewritten(self, printer):
+        return printer._print(self.rewrite(rewrite_to))
+    return print_rewritten
+
+
 class sigmoid(sp.Function):
     """The logistic function sigma(a) = 1 / (1 + exp(-a)).
 
@@ -66,6 +73,7 @@ class sigmoid(sp.Function):
             printer._module_format(printer._module + ".logaddexp"), arg)
 
     _scipycode = _numpycode
+    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
 
     def _latex(self, printer, exp=None):
         body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
@@ -110,6 +118,7 @@ class softplus(sp.Function):
                                     printer._print(self.args[0]))
 
     _scipycode = _numpycode
+    _pythoncode = _mpmathcode = _textbook_code(sp.log)
 
     def _latex(self, printer, exp=None):
         body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
@@ -160,6 +169,7 @@ def relu_function(derivative_at_zero=0):
 
     return type("relu", (sp.Function,), {
         "_numpycode": _numpycode, "_scipycode": _numpycode,
+        "_pythoncode": _textbook_code(sp.Max), "_mpmathcode": _textbook_code(sp.Max),
         "nargs": 1, "eval": classmethod(eval), "fdiff": fdiff,
         "_eval_rewrite_as_Max": _eval_rewrite_as_Max, "_eval_evalf": _eval_evalf,
         "_eval_is_real": lambda self: self.args[0].is_real, "_latex": _latex,
@@ -203,11 +213,12 @@ def leaky_relu_function(slope=0.01):
 
     def _numpycode(self, printer):
         arg = printer._print(self.args[0])
-        return "{0}({1} > 0, {1}, {2}*{1})".format(
+        return "{0}(({1}) > 0, ({1}), ({2})*({1}))".format(
             printer._module_format(printer._module + ".where"), arg, printer._print(s))
 
     return type("leaky_relu", (sp.Function,), {
         "_numpycode": _numpycode, "_scipycode": _numpycode,
+        "_pythoncode": _textbook_code(sp.Max), "_mpmathcode": _textbook_code(sp.Max),
         "nargs": 1, "eval": classmethod(eval), "fdiff": fdiff,
         "_eval_rewrite_as_Max": _eval_rewrite_as_Max, "_eval_evalf": _eval_evalf,
         "_eval_is_real": lambda self: self.args[0].is_real, "_latex": _latex,

@@ -107,3 +107,23 @@ def test_full_expansion_too_large_is_refused():
     gradient = symnet.gradient(net, "sse")
     with pytest.raises(symnet.TooLargeError, match="named form"):
         gradient.matrix
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear"])
+@pytest.mark.parametrize("module", ["numpy", "mpmath", "math"])
+def test_users_own_lambdify_of_the_outputs_matches_forward(hidden, module):
+    """A user's sympy.lambdify of net.outputs (no CSE, so every argument is printed as the
+    sum it is) must give the forward pass: the printers of symnet's functions bracket
+    their arguments (a leaky ReLU once printed s*a + b for s*(a + b))."""
+    net = symnet.MLP([2, 3, 1], hidden=hidden, output="sigmoid")
+    rng = np.random.default_rng(11)
+    w, x = rng.normal(size=net.n_params), rng.normal(size=2)
+    function = sp.lambdify(list(net.inputs) + list(net.params), net.outputs[0], module)
+    # Oracle: the forward pass by hand, h(W1 x + b1) then sigmoid(W2 z + b2).
+    (W1, W2), (b1, b2) = net.unpack(w)
+    a1 = W1 @ x + b1
+    z1 = {"sigmoid": 1 / (1 + np.exp(-a1)), "tanh": np.tanh(a1), "relu": np.maximum(a1, 0),
+          "leaky_relu": np.where(a1 > 0, a1, 0.01 * a1), "softplus": np.log1p(np.exp(a1)),
+          "linear": a1}[hidden]
+    expected = 1 / (1 + np.exp(-(W2 @ z1 + b2)))[0]
+    assert float(function(*x, *w)) == pytest.approx(expected, rel=1e-12)
