@@ -81,6 +81,8 @@ class Verification:
         Points evaluated by the numeric check (0 when the symbolic step decided).
     entries : tuple of Verification
         One per entry for a whole-layer target (empty otherwise).
+    where : tuple of (Symbol, Expr)
+        What the named intermediates of ``reference`` (deltas, dy/da) stand for.
 
     Examples
     --------
@@ -107,6 +109,7 @@ class Verification:
     mistake: str = None
     points: int = 0
     entries: tuple = field(default=(), repr=False)
+    where: tuple = field(default=(), repr=False)
 
     def __bool__(self):
         return self.equal
@@ -120,9 +123,12 @@ class Verification:
                     + ("all equal" if not failed else f"{len(failed)} differ; first: {self.target}"))
             return head if not failed else head + "\n" + str(failed[0])
         if self.equal:
-            return f"verified: {self.formula} equals {self.target} ({how[self.method]})"
+            return "\n".join([f"verified: {self.formula} equals {self.target} ({how[self.method]})"]
+                             + [f"  correct: {self.reference}"] * bool(self.where)
+                             + [f"    where {symbol} = {value}" for symbol, value in self.where])
         lines = [f"NOT equal to {self.target}",
                  f"  your formula: {self.formula}", f"  correct:      {self.reference}"]
+        lines += [f"    where {symbol} = {value}" for symbol, value in self.where]
         if self.counterexample is not None:
             point = ", ".join(f"{s} = {v}" for s, v in self.counterexample.items())
             lines.append(f"  at {point}:")
@@ -329,7 +335,9 @@ def _check(formula, target, label, net, loss, seed, n_points):
     if unknown:
         raise SymnetError(f"the formula uses {', '.join(unknown)}, which {label} does not define "
                           + ("(give loss=... to use the deltas)" if loss is None else ""))
-    common = dict(target=label, formula=formula, reference=correct_entry)
+    where = tuple((s, frame.definitions[s]) for s in sorted(correct_entry.free_symbols, key=str)
+                  if s in frame.definitions and s not in net.equations)
+    common = dict(target=label, formula=formula, reference=correct_entry, where=where)
     difference = frame.forward(formula) - frame.forward(correct_entry)
     if _cheap_zero(frame.pre_activations(difference)):
         return Verification(True, "symbolic", **common)
