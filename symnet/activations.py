@@ -32,6 +32,7 @@ Examples
 0.5
 """
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -173,8 +174,16 @@ def _softmax_not_elementwise(*_):
     raise SymnetError("softmax couples the units of a layer; it has no elementwise form")
 
 
+def _exact_number(value, what):
+    """A real number as an exact SymPy number; text is refused (nsimplify would parse it)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, sp.Number)) \
+            or not np.isfinite(float(value)):
+        raise SymnetError(f"{what} must be a finite real number; got {value!r}")
+    return sp.nsimplify(value)
+
+
 def _make_relu(derivative_at_zero=0):
-    value = sp.nsimplify(derivative_at_zero)
+    value = _exact_number(derivative_at_zero, "relu's derivative at 0")
     if not (0 <= value <= 1):
         raise SymnetError(f"relu's derivative at 0 must lie in [0, 1]; got {derivative_at_zero}")
     return _from_sympy(
@@ -185,7 +194,7 @@ def _make_relu(derivative_at_zero=0):
 
 
 def _make_leaky_relu(slope=0.01):
-    s = sp.nsimplify(slope)
+    s = _exact_number(slope, "leaky_relu's slope")
     if not (0 <= s < 1):
         raise SymnetError(f"leaky_relu's slope must lie in [0, 1); got {slope}")
     return _from_sympy(
@@ -316,7 +325,14 @@ def register_activation(name, expression, variable, *, latex=None):
         raise SymnetError(f"{name!r} is a built-in activation; choose another name")
     if not isinstance(variable, sp.Symbol):
         raise SymnetError(f"variable must be a sympy Symbol; got {variable!r}")
-    expression = sp.sympify(expression)  # a SymPy object already: no text is parsed here
+    if isinstance(expression, str):
+        raise SymnetError("register_activation takes a SymPy expression, not text; build it with "
+                          "sympy (e.g. u * sympy.exp(u)), or read text safely with "
+                          "symnet.parse_formula")
+    try:  # strict: numbers and SymPy objects only, a string is never parsed (eval) here
+        expression = sp.sympify(expression, strict=True)
+    except sp.SympifyError:
+        raise SymnetError(f"expression must be a SymPy expression; got {expression!r}") from None
     if not isinstance(expression, sp.Expr) or expression.free_symbols - {variable}:
         raise SymnetError(
             f"the expression must depend on {variable} only; it has "

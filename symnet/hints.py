@@ -227,7 +227,7 @@ def mutants(net, loss, target):
     found = []
     for mistake in _mistakes(net, loss, target[0]):
         try:
-            expression = sp.sympify(_entry(net, loss, target, mistake))
+            expression = sp.sympify(_entry(net, loss, target, mistake), strict=True)
         except _Invalid:
             continue
         if expression.has(_OUT_OF_RANGE):

@@ -66,14 +66,14 @@ def tex(expr):
     >>> print(tex(sigmoid(sym.pre_activation(1, 1)) * sym.delta(2, 1)))
     \\delta_{1}^{(2)} \\sigma\\left(a_{1}^{(1)}\\right)
     """
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)  # strict: a string is never parsed (eval) here
     names = {s: _symbol_latex(s) for s in expr.free_symbols if isinstance(s, sp.Symbol)}
     return _BishopPrinter({"symbol_names": names, "mat_delim": "("}).doprint(expr)
 
 
 def ordered_terms(expr):
     """The terms of a sum in printing order (positive first), or ``[expr]`` for a non-sum."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     return _BishopPrinter()._as_ordered_terms(expr) if expr.is_Add else [expr]
 
 

@@ -127,3 +127,15 @@ def test_users_own_lambdify_of_the_outputs_matches_forward(hidden, module):
           "linear": a1}[hidden]
     expected = 1 / (1 + np.exp(-(W2 @ z1 + b2)))[0]
     assert float(function(*x, *w)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: symnet.activation("relu", derivative_at_zero="__import__('os').getcwd()"),
+    lambda: symnet.activation("leaky_relu", slope="1/10"),
+    lambda: symnet.register_activation("from_text", "__import__('os').getcwd()",
+                                       sp.Symbol("u")),
+])
+def test_text_never_reaches_sympify(call):
+    """Parameters and expressions given as text are refused, not parsed by sympify (eval)."""
+    with pytest.raises(symnet.SymnetError, match="number|not text"):
+        call()
