@@ -18,6 +18,21 @@ MAX_EXPANDED_TERMS = 5_000_000   # leaves of one fully substituted entry, times 
 BYTES_PER_ENTRY = 2_000          # a measured order of magnitude for one small SymPy expression
 
 
+MAX_NETWORK_PARAMS = 200_000     # one SymPy symbol per parameter, plus the graph's expressions
+
+
+def check_network_size(sizes):
+    """Refuse to build the expression graph of a network with too many parameters."""
+    n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if n_params > MAX_NETWORK_PARAMS:
+        gigabytes = n_params * BYTES_PER_ENTRY / 1e9
+        raise TooLargeError(
+            f"a network of sizes {list(sizes)} has W = {n_params:,} parameters: its expression "
+            f"graph needs one SymPy symbol and expression per parameter (about {gigabytes:,.1f} "
+            f"GB; the limit is {MAX_NETWORK_PARAMS:,}). symnet derives formulas for networks "
+            "small enough to read; use a smaller network to study the derivatives.")
+
+
 def check_hessian(n_params):
     """Refuse an exact symbolic Hessian whose W^2 entries would take more than minutes."""
     entries = n_params ** 2

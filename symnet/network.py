@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from . import symbols as sym
+from ._size import check_network_size
 from ._validate import check_inputs, check_params, check_sizes
 from .activations import activation
 from .errors import SymnetError
@@ -55,6 +56,7 @@ class MLP:
 
     def __init__(self, sizes, hidden="tanh", output="linear"):
         self.sizes = check_sizes(sizes)
+        check_network_size(self.sizes)
         n_layers = len(self.sizes) - 1
         hidden_list = ([hidden] * (n_layers - 1) if isinstance(hidden, str) or not
                        _is_sequence(hidden) else list(hidden))
@@ -101,10 +103,10 @@ class MLP:
             for l in range(1, L)] + [tuple(sym.output(k) for k in range(1, self.sizes[-1] + 1))]
         equations = {}
         for l in range(1, L + 1):
-            previous = sp.Matrix(self._post[l - 1])
-            a_values = self.weights[l - 1] * previous + self.biases[l - 1]
-            for a, value in zip(self._pre[l], a_values):
-                equations[a] = value
+            previous, W, b = self._post[l - 1], self.weights[l - 1], self.biases[l - 1]
+            for j, a in enumerate(self._pre[l]):
+                # One Add of all terms: SymPy's Matrix product sums pairwise, O(n^2) per row.
+                equations[a] = sp.Add(*[W[j, i] * z for i, z in enumerate(previous)], b[j])
             equations.update(zip(self._post[l], self._apply(l, self._pre[l])))
         self.equations = equations
 

@@ -139,3 +139,8 @@ def test_text_never_reaches_sympify(call):
     """Parameters and expressions given as text are refused, not parsed by sympify (eval)."""
     with pytest.raises(symnet.SymnetError, match="number|not text"):
         call()
+
+
+def test_a_network_too_large_to_build_is_refused_with_its_size():
+    with pytest.raises(symnet.TooLargeError, match="W = 16,822,282 parameters"):
+        symnet.MLP([4096, 4096, 10])
