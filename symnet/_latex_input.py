@@ -2,7 +2,7 @@
 
 SymPy's ``parse_latex`` needs the ANTLR runtime and then ``sympify``-style
 evaluation; symnet only needs the notation a person writes for backprop, so it
-translates a whitelisted subset to the plain form that :mod:`symnet.parse` reads:
+translates a whitelisted subset to the plain form that ``symnet.parse`` reads:
 
     \\delta_1^{(2)} z_1^{(1)}           -> delta_1^(2) z_1^(1)
     w^{(2)}_{11}                        -> w_11^(2)        (sub- and superscript in any order)

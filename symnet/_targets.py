@@ -1,4 +1,4 @@
-"""Targets of :func:`symnet.verify`: read "dE/dw_21^(1)", "J_12", "H[p, q]", ... and find the entry.
+"""Targets of ``symnet.verify``: read "dE/dw_21^(1)", "J_12", "H[p, q]", ... and find the entry.
 
 A target names one entry of a derivation; letters in place of numbers
 ("dE/dw_ji^(1)") name a whole layer, one entry per value of the letters.
@@ -86,7 +86,7 @@ def letters_and_ranges(net, kind, fields):
 
 
 def concrete(kind, fields, env):
-    """The target tuple for :mod:`symnet.hints` and its label, with letters replaced."""
+    """The target tuple for ``symnet.hints`` and its label, with letters replaced."""
     def parameter(raw):
         match = re.fullmatch(r"([wb])_([0-9a-z,]+)\^\((\d+)\)", raw)
         stem, indices, layer = match.groups()

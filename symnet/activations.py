@@ -1,6 +1,6 @@
 """The activation table: one entry per activation, declared once.
 
-Each :class:`Activation` holds the four faces of an activation h: its SymPy form
+Each ``Activation`` holds the four faces of an activation h: its SymPy form
 h(a), its derivative h'(a) (and h''(a)), its LaTeX name, and a numerically stable
 NumPy implementation of all three. Everything else in symnet (the expression
 graph, the delta recursion, the compiled code, the checks) reads this table.
@@ -60,7 +60,7 @@ class Activation:
         The name used in ``MLP(..., hidden=name)``.
     function : callable
         SymPy expression builder, ``function(a) -> h(a)``; SymPy's ``diff`` of it
-        gives the same derivative as :attr:`derivative`.
+        gives the same derivative as ``derivative``.
     derivative, second_derivative : sympy.Expr
         h'(a) and h''(a) in the variable ``a`` (h'' is 0 away from kinks for ReLU).
     latex : str
@@ -104,7 +104,7 @@ class Activation:
 
     @property
     def variable(self):
-        """The SymPy symbol ``a`` in which :attr:`derivative` is written."""
+        """The SymPy symbol ``a`` in which ``derivative`` is written."""
         return _A
 
     def derivative_at(self, a):
@@ -251,7 +251,7 @@ def activation(name, **parameters):
     Parameters
     ----------
     name : str or Activation
-        One of :func:`known_activations` (``"logistic"`` and ``"identity"`` are
+        One of ``known_activations`` (``"logistic"`` and ``"identity"`` are
         accepted as aliases), or an ``Activation``, returned as it is.
     **parameters
         ``derivative_at_zero`` (relu only): the value used for ReLU'(0), in [0, 1];

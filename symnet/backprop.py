@@ -8,7 +8,7 @@ Entry by entry, in Bishop's notation (Deep Learning, 2024, sec. 8.1):
     J_ki = dy_k/dx_i = sum_j w_ji^(1) dy_k/da_j^(1)
     dy_k/dw_ji^(l) = dy_k/da_j^(l) z_i^(l-1)
 
-and layer by layer, as matrices (what :mod:`symnet.engine` evaluates):
+and layer by layer, as matrices (what ``symnet.engine`` evaluates):
 
     delta^(l) = h'(a^(l)) o (W^(l+1)T delta^(l+1)),   dE_n/dW^(l) = delta^(l) z^(l-1)T.
 
@@ -216,7 +216,7 @@ def layer_form(net, loss):
 
     delta^(L) is the loss's output delta; for l < L,
     delta^(l) = h'(a^(l)) o (W^(l+1)T delta^(l+1)), built from the weight matrices,
-    so it can be compared entry by entry with :func:`gradient`'s definitions.
+    so it can be compared entry by entry with ``gradient``'s definitions.
 
     Examples
     --------

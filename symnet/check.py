@@ -3,7 +3,7 @@
 ``check(derivation, X, w, T)`` differentiates ``derivation.function`` (the
 network's outputs, or the error E) numerically, never the derivation itself,
 and compares entry by entry with ``derivation.evaluate(X, w, T)``. The result is
-always a :class:`~symnet.report.CheckReport`.
+always a ``symnet.report.CheckReport``.
 
 Methods
 -------
@@ -18,7 +18,7 @@ Methods
 ``"richardson"``
     Central differences at h_0 2^-k (k = 0..8) with h_0 = 2^-2 max(1, |v_j|);
     each window of four consecutive steps is Richardson-extrapolated
-    (:mod:`symnet.richardson`) to error O(h^8) with a numdifftools-style
+    (``symnet.richardson``) to error O(h^8) with a numdifftools-style
     estimate (truncation from the last column, round-off from the extrapolation
     weights), and each entry keeps the window whose estimate is smallest, as
     numdifftools picks its best step.
@@ -87,8 +87,8 @@ def check(derivation, X, w, T=None, *, method="central", step=None, rtol=None,
     Parameters
     ----------
     derivation : Derivation
-        From :func:`symnet.gradient`, :func:`symnet.param_jacobian`,
-        :func:`symnet.input_jacobian` or :func:`symnet.hessian`.
+        From ``symnet.gradient``, ``symnet.param_jacobian``,
+        ``symnet.input_jacobian`` or ``symnet.hessian``.
     X : array (N, D) or (D,)
     w : array (W,)
         Parameters in ``derivation.net.params`` order.

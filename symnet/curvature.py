@@ -16,12 +16,12 @@ seeded with s_k^(L) = sum_m r_m d out_m / d a_k^(L) instead of delta_k^(L):
 
 It vanishes where every residual r is zero, and is small near a good fit: that is
 why the outer-product (Levenberg-Marquardt) matrix works near a minimum and fails
-away from it. :func:`curvature_report` measures ||H - GN||_F / ||H||_F and warns
-with :class:`GaussNewtonWarning` above ``POOR_GAUSS_NEWTON`` (0.1).
+away from it. ``curvature_report`` measures ||H - GN||_F / ||H||_F and warns
+with ``GaussNewtonWarning`` above ``POOR_GAUSS_NEWTON`` (0.1).
 
-The residual term is derived by the R-operator recursion of :mod:`symnet.hvp`.
-Hessian-vector products (:func:`hessian_vector_product`, in :mod:`symnet.hvp`) and
-the input Hessian (:func:`input_hessian`, in :mod:`symnet.input_hessian`) are
+The residual term is derived by the R-operator recursion of ``symnet.hvp``.
+Hessian-vector products (``hessian_vector_product``, in ``symnet.hvp``) and
+the input Hessian (``input_hessian``, in ``symnet.input_hessian``) are
 re-exported here, so ``from symnet.curvature import ...`` keeps working.
 
 References: Pearlmutter, "Fast exact multiplication by the Hessian", Neural
@@ -58,7 +58,7 @@ POOR_GAUSS_NEWTON = 0.1  # ||H - GN||_F / ||H||_F above this: GN misses a tenth 
 class GaussNewtonWarning(UserWarning):
     """The Gauss-Newton matrix is far from the exact Hessian at this point.
 
-    Raised by :func:`curvature_report` when ||H - GN||_F / ||H||_F exceeds
+    Raised by ``curvature_report`` when ||H - GN||_F / ||H||_F exceeds
     ``POOR_GAUSS_NEWTON``: the residuals are large, or the network is far from a minimum.
 
     Examples
@@ -234,7 +234,7 @@ def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
     """H, GN and H - GN at (X, w, T), summed over samples, with spectra; warns when GN is poor.
 
     Evaluates the matrix forms (no symbolic derivation). Warns with
-    :class:`GaussNewtonWarning` when ||H - GN||_F / ||H||_F > ``threshold``.
+    ``GaussNewtonWarning`` when ||H - GN||_F / ||H||_F > ``threshold``.
 
     Examples
     --------
@@ -293,21 +293,21 @@ class HessianSplit:
 
     @property
     def exact(self):
-        """The exact Hessian (:func:`symnet.hessian`)."""
+        """The exact Hessian (``symnet.hessian``)."""
         return self._get("exact", lambda: hessian(self.net, self.loss))
 
     @property
     def gauss_newton(self):
-        """The Gauss-Newton term (:func:`symnet.hessian` with ``approx="gauss_newton"``)."""
+        """The Gauss-Newton term (``symnet.hessian`` with ``approx="gauss_newton"``)."""
         return self._get("gn", lambda: hessian(self.net, self.loss, approx="gauss_newton"))
 
     @property
     def residual(self):
-        """The residual term (:func:`hessian_residual`)."""
+        """The residual term (``hessian_residual``)."""
         return self._get("residual", lambda: hessian_residual(self.net, self.loss))
 
     def evaluate(self, X, w, T, threshold=POOR_GAUSS_NEWTON):
-        """The :class:`CurvatureReport` at (X, w, T) (warns when GN is poor)."""
+        """The ``CurvatureReport`` at (X, w, T) (warns when GN is poor)."""
         return curvature_report(self.net, self.loss, X, w, T, threshold)
 
     def __repr__(self):

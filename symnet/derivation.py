@@ -8,7 +8,7 @@ A derivation holds the exact result in three forms:
 * ``matrix``: the same matrix fully substituted into inputs, parameters and
   targets (built on first use; refused with an estimate when too large).
 
-``evaluate(X, w, T)`` runs the layer-by-layer matrix form (:mod:`symnet.engine`) on
+``evaluate(X, w, T)`` runs the layer-by-layer matrix form (``symnet.engine``) on
 all samples at once; ``evaluate_entries`` runs the entry-by-entry named form
 lambdified with SymPy, the slow route used to check the fast one.
 """
@@ -46,7 +46,7 @@ class Derivation:
     definitions : dict
         The named intermediates this derivation introduces (deltas, dy/da, ...) -> their
         expressions in earlier names. The forward equations (a_j^(l), z_j^(l), y_k) are
-        ``net.equations``; :attr:`all_definitions` has both, forward first.
+        ``net.equations``; ``all_definitions`` has both, forward first.
     rows, columns : tuple of str
         What each row and column of ``named`` is, e.g. ``'y_1'`` and ``'w_21^(2)'``.
     intermediates : dict
@@ -150,7 +150,7 @@ class Derivation:
         ``form`` is ``"entries"`` (index notation) or ``"matrix"`` (layer by layer);
         ``expanded=True`` substitutes every named intermediate. Other options
         (``max_entries``, ``terms_per_line``, ``width``, ``n_samples``) are those of
-        :func:`symnet.latex.derivation_latex`.
+        ``symnet.latex.derivation_latex``.
         """
         from .latex import derivation_latex
         return derivation_latex(self, form=form, expanded=expanded, **options)
@@ -216,7 +216,7 @@ class Derivation:
         return compiled, entries
 
     def evaluate_entries(self, X, w, T=None):
-        """The same as :meth:`evaluate`, computed entry by entry from the named form.
+        """The same as ``evaluate``, computed entry by entry from the named form.
 
         Slow (one lambdified expression per intermediate and per entry) and
         independent of the matrix form, so the two can be compared.

@@ -1,6 +1,6 @@
 r"""A standalone LaTeX document of a network's derivatives, with numeric spot checks.
 
-:func:`latex_document` writes an ``article`` that compiles with ``pdflatex`` using
+``latex_document`` writes an ``article`` that compiles with ``pdflatex`` using
 only ``amsmath`` and ``geometry`` (both in Debian's ``texlive-latex-base``): the
 network and its notation, the forward pass, the deltas, the gradient, both
 Jacobians and the Hessian (Gauss-Newton and residual terms apart), each block
@@ -147,7 +147,7 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
         Where to write the document (it is returned either way).
     point : (x, w, t) or dict, optional
         One sample and parameter vector for the spot checks; default
-        :func:`default_point`.
+        ``default_point``.
     max_entries : int
         Entries and values shown per list; the rest are counted as omitted, so a
         big network still gives a document of bounded size.

@@ -1,7 +1,7 @@
 """Numeric evaluation of the layer-by-layer (matrix) form of every derivation.
 
 Each function here is the matrix form of a recursion derived in
-:mod:`symnet.backprop` and :mod:`symnet.hessian`, run on all N samples at once:
+``symnet.backprop`` and ``symnet.hessian``, run on all N samples at once:
 rows of ``A[l]`` are samples, so a layer is one matrix product and the only
 Python loop is over layers. The activations' h'(a) and h''(a) are the SymPy
 derivatives lambdified to NumPy (written in z = h(a) where that is cheaper,

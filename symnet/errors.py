@@ -10,7 +10,7 @@ __all__ = ["SymnetError", "TooLargeError"]
 class SymnetError(ValueError):
     """Bad input to symnet: an unknown name, a wrong shape, a non-finite value.
 
-    A subclass of :class:`ValueError`, so ``except ValueError`` also catches it.
+    A subclass of ``ValueError``, so ``except ValueError`` also catches it.
 
     Examples
     --------

@@ -3,11 +3,11 @@
 The zoo names each network once, with the reason it is in the zoo, so that a
 lesson, a test and a docstring that say "the 3-4-2 network" mean the same one.
 
-* :func:`worked_example` is the 2-2-2 network of the step-by-step backpropagation
+* ``worked_example`` is the 2-2-2 network of the step-by-step backpropagation
   example (REFERENCE.md): logistic hidden and output units, one sample, with the
   published forward values to reproduce number by number.
-* :func:`network` builds a zoo entry by name; ``ZOO`` lists them.
-* :func:`regression_data`, :func:`xor_data` and :func:`digits` are small data sets
+* ``network`` builds a zoo entry by name; ``ZOO`` lists them.
+* ``regression_data``, ``xor_data`` and ``digits`` are small data sets
   made here or shipped inside a package (no download).
 
 Examples

@@ -1,10 +1,10 @@
 """SymPy functions for the activations SymPy does not have, each with its derivative.
 
-Each class is a :class:`sympy.Function` with the derivative written in terms of
+Each class is a ``sympy.Function`` with the derivative written in terms of
 the function itself (``fdiff``), so a derivation shows sigma(a)(1 - sigma(a)) rather
 than a tangle of exponentials; a textbook rewrite (used to verify the class, and
 for ``evalf``); and LaTeX. Their stable NumPy implementations live in
-:mod:`symnet.numerics`.
+``symnet.numerics``.
 
 ReLU and leaky ReLU are not differentiable at 0. Their derivative is a Heaviside
 step with an explicit value at 0 (``Heaviside(a, H0)``): 0 for ReLU by default,

@@ -1,7 +1,7 @@
 """Hints for wrong backprop formulas, made by mutating the correct derivation.
 
 Instead of a hand-written rule per mistake, symnet re-runs the backward recursion
-with one deliberate mistake at a time (a :class:`Mistake`) and asks which of these
+with one deliberate mistake at a time (a ``Mistake``) and asks which of these
 mutants equals the learner's formula. The mistakes are the common ones:
 
 * a missing factor h'(a_j^(l)) in one layer (or an extra one where it cancels:
@@ -13,7 +13,7 @@ mutants equals the learner's formula. The mistakes are the common ones:
 * softmax without its cross terms (only the diagonal of dy_k/da_m);
 * in the Hessian, the Gauss-Newton term alone (the residual term forgotten);
 
-each also combined with a stray factor 2, 1/2 or -1 (checked by :mod:`symnet.verify`).
+each also combined with a stray factor 2, 1/2 or -1 (checked by ``symnet.verify``).
 Mutants are written in the forward quantities a_j^(l), z_j^(l), y_k, x_i, w, b, t.
 
 Examples

@@ -2,10 +2,10 @@
 
 The R-operator R{.} = d/dr (.)(w + r v) at r = 0 is applied to every quantity of the
 forward and backward passes: R{a}, R{z} forward, R{delta} backward, and then
-H v = R{dE_n/dw}. :func:`hessian_vector_product` derives that recursion with symbols
+H v = R{dE_n/dw}. ``hessian_vector_product`` derives that recursion with symbols
 v_p (named R{a_j^(l)}, R{z_j^(l)}, R{delta_j^(l)}) and evaluates it in O(W) per
 sample with NumPy, without forming H. The same recursion, seeded differently,
-gives the residual term of :mod:`symnet.curvature`.
+gives the residual term of ``symnet.curvature``.
 
 References: Pearlmutter, "Fast exact multiplication by the Hessian", Neural
 Computation 6 (1994); Schraudolph, "Fast curvature matrix-vector products for
@@ -201,7 +201,7 @@ class HessianVectorProduct:
 def _hessian_vector_values(net, loss, X, w, T, v):
     """sum_n H_n v for one direction v (W,): the recursion above on (N, n_l) arrays.
 
-    The same maths as :func:`symnet.engine.hessian_vector_values`, without its
+    The same maths as ``symnet.engine.hessian_vector_values``, without its
     direction axis, so that one product costs a few gradients (see the benchmark).
     """
     L = net.n_layers
@@ -238,7 +238,7 @@ def _lambdified_value(expression, values, n_samples):
 
 
 def hessian_vector_product(net, loss):
-    """Exact Hessian-vector products H v by Pearlmutter's R-operator (see :class:`HessianVectorProduct`).
+    """Exact Hessian-vector products H v by Pearlmutter's R-operator (see ``HessianVectorProduct``).
 
     Examples
     --------

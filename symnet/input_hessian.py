@@ -1,8 +1,8 @@
 """Second derivatives of the outputs with respect to the inputs, d^2 y_k / dx_i dx_m.
 
-:func:`input_hessian` derives them by a second-order forward recursion (the first
+``input_hessian`` derives them by a second-order forward recursion (the first
 and second derivatives of every a_j^(l) with respect to the inputs, layer by
-layer; see :class:`InputHessian`) and evaluates them on batches with NumPy.
+layer; see ``InputHessian``) and evaluates them on batches with NumPy.
 """
 
 from functools import cached_property
@@ -141,7 +141,7 @@ def _input_hessian_values(net, X, w):
 
 
 def input_hessian(net):
-    """The Hessian of every output with respect to the inputs (see :class:`InputHessian`).
+    """The Hessian of every output with respect to the inputs (see ``InputHessian``).
 
     Examples
     --------

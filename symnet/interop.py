@@ -115,7 +115,7 @@ def matlab_de_dwb(net, X, w):
     """MATLAB's ``de_dwb``: d(t - y)/d wb, shape (W, N K), rows in getwb order.
 
     Column n K + k (0-based) is output k of sample n. Equal to -J^T with J the
-    (N K, W) parameter Jacobian of :func:`symnet.param_jacobian` reshaped, rows
+    (N K, W) parameter Jacobian of ``symnet.param_jacobian`` reshaped, rows
     permuted to getwb order.
 
     >>> import symnet

@@ -1,14 +1,14 @@
 r"""LaTeX for derivations, in Bishop's notation: the blocks a derivation is shown as.
 
-Every :class:`~symnet.derivation.Derivation` renders itself through this module
+Every ``symnet.derivation.Derivation`` renders itself through this module
 (``derivation.latex()`` and, in Jupyter, ``_repr_latex_``). A rendering is a list
 of sections (forward pass, delta recursion, entries, ...), each a list of rows
 ``lhs &= rhs`` of an ``aligned`` (or, in a document, ``align*``) environment:
 
 * recursions are shown twice: in general index form and instantiated per layer;
 * entries stay in named intermediates unless ``expanded=True``;
-* rows are printed and wrapped by :mod:`symnet.latex_print` (whose :func:`tex`,
-  :func:`wrap_row` and :func:`signed_terms` are re-exported here), so a long sum
+* rows are printed and wrapped by ``symnet.latex_print`` (whose ``tex``,
+  ``wrap_row`` and ``signed_terms`` are re-exported here), so a long sum
   continues on the next line instead of running off the page.
 
 Examples

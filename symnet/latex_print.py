@@ -1,13 +1,13 @@
 r"""LaTeX printing and line wrapping: symnet's symbols in Bishop notation, long sums broken.
 
-:func:`tex` prints a SymPy expression or matrix as a person writes it
+``tex`` prints a SymPy expression or matrix as a person writes it
 (``w_{21}^{(2)}``, ``\delta_{1}^{(2)}``, ``\sigma(a)``, via
-:func:`symnet.symbols.latex_name`), with positive terms first (y - t).
-:func:`signed_terms` cuts an expression into signed pieces (``["a", "+ b", "- c"]``)
-and :func:`wrap_row` lays them out as one ``lhs &= ...`` row of an ``aligned``
+``symnet.symbols.latex_name``), with positive terms first (y - t).
+``signed_terms`` cuts an expression into signed pieces (``["a", "+ b", "- c"]``)
+and ``wrap_row`` lays them out as one ``lhs &= ...`` row of an ``aligned``
 block, continuing on the next line after ``terms_per_line`` pieces or ``width``
 characters of visible math, so nothing runs off the page. The derivation blocks
-built from these rows are in :mod:`symnet.latex`.
+built from these rows are in ``symnet.latex``.
 
 Examples
 --------
@@ -78,7 +78,7 @@ def ordered_terms(expr):
 
 
 def signed_terms(expr, width=WIDTH):
-    r"""LaTeX pieces of an expression, ``["a", "+ b", "- c"]``, for :func:`wrap_row`.
+    r"""LaTeX pieces of an expression, ``["a", "+ b", "- c"]``, for ``wrap_row``.
 
     A sum gives one piece per term; a product too wide for one line is split at
     its bracketed sums. Factors s - 1 and s^2 - 1 print as (1 - s) and (1 - s^2),

@@ -131,7 +131,7 @@ class Loss:
 
 
 def get_loss(name, net):
-    """The :class:`Loss` called ``name`` for ``net``'s output activation, or a clear error.
+    """The ``Loss`` called ``name`` for ``net``'s output activation, or a clear error.
 
     Examples
     --------

@@ -192,7 +192,7 @@ class MLP:
         return check_params(self, flat)
 
     def unpack(self, w):
-        """(weights, biases) lists from the flat vector; the inverse of :meth:`pack`."""
+        """(weights, biases) lists from the flat vector; the inverse of ``pack``."""
         w = check_params(self, w)
         weights, biases = [], []
         for l in range(1, self.n_layers + 1):

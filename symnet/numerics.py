@@ -8,7 +8,7 @@ textbook form, which is analytic and accurate for the moderate arguments
 complex-step checks use.
 
 ``NUMPY_NAMESPACE`` maps the names SymPy prints for symnet's functions to these
-implementations; it is the first module handed to :func:`sympy.lambdify`.
+implementations; it is the first module handed to ``sympy.lambdify``.
 
 Examples
 --------

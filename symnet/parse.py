@@ -9,14 +9,14 @@ The text goes through three whitelists and nothing else:
    any other character or word where it stands (quotes, dots, brackets, ``lambda``,
    ``__import__``, ...); LaTeX is first translated to this plain form by a small
    translator that knows a fixed list of commands;
-2. Python's :func:`ast.parse` (``mode="eval"``) on a rewritten source in which every
+2. Python's ``ast.parse`` (``mode="eval"``) on a rewritten source in which every
    name is a placeholder, walked node by node: only numbers, the arithmetic
    operators and calls of known functions pass;
 3. limits checked before any work: the length of the text, the depth of nested
    parentheses (``ast`` recursion could crash), the size of numbers and exponents
    (``9**9**9**9`` is refused, not computed).
 
-Every refusal is a :class:`ParseError` that points at the offending token.
+Every refusal is a ``ParseError`` that points at the offending token.
 
 Examples
 --------

@@ -1,6 +1,6 @@
 """Figures for the lessons and widgets: built without pyplot, shown as PNG anywhere.
 
-Every function returns a :class:`LessonFigure`, a matplotlib ``Figure`` that
+Every function returns a ``LessonFigure``, a matplotlib ``Figure`` that
 draws itself as PNG in Jupyter (``_repr_png_``) whatever the backend, and keeps
 no global pyplot state, so a widget can redraw one on every slider move and a
 test can render one under any backend. Axes are labelled with what is plotted
@@ -49,7 +49,7 @@ def png(fig, dpi=80):
 
 
 def network_diagram(view, title=None):
-    """The network of a :func:`symnet.widgets.forward_view`: units, values, edge derivatives.
+    """The network of a ``symnet.widgets.forward_view``: units, values, edge derivatives.
 
     Each unit shows a_j^(l) and z_j^(l) (y_k at the outputs) with its value; each
     weight edge is labelled with its local derivative da/dz = w and its value, and

@@ -1,4 +1,4 @@
-"""The result of :func:`symnet.check`: one frozen report type, read in a terminal or a notebook.
+"""The result of ``symnet.check``: one frozen report type, read in a terminal or a notebook.
 
 Every entry of the checked derivative has a verdict:
 
@@ -27,7 +27,7 @@ _SHOWN = 8  # rows of failures / kinks printed in the table
 class CheckFailed(AssertionError):
     """A numerical check found wrong entries; the message is the report's text.
 
-    A subclass of :class:`AssertionError`, so ``report.raise_if_failed()`` works
+    A subclass of ``AssertionError``, so ``report.raise_if_failed()`` works
     in a user's own tests; the report is in ``error.report``.
 
     Examples
@@ -117,7 +117,7 @@ def entry_name(kind, index, variables, outputs, per_sample):
 
 @dataclass(frozen=True, eq=False)
 class CheckReport:
-    """What :func:`symnet.check` found, entry by entry (always this type).
+    """What ``symnet.check`` found, entry by entry (always this type).
 
     Attributes
     ----------
@@ -215,7 +215,7 @@ class CheckReport:
 
     # -- entries -------------------------------------------------------------------
     def entry(self, index):
-        """The :class:`Entry` at ``index`` (a tuple into the ``evaluate`` layout)."""
+        """The ``Entry`` at ``index`` (a tuple into the ``evaluate`` layout)."""
         index = tuple(int(i) for i in np.atleast_1d(index))
         for kink in self.kinks:
             if kink.index == index:
@@ -308,7 +308,7 @@ class CheckReport:
         return f"<div class='symnet-check'>{summary}{table}{notes}</div>"
 
     def raise_if_failed(self):
-        """Raise :class:`CheckFailed` (an AssertionError) with this report's text if any entry failed.
+        """Raise ``CheckFailed`` (an AssertionError) with this report's text if any entry failed.
 
         Returns the report otherwise, so ``check(...).raise_if_failed()`` reads as one step.
         """

@@ -1,11 +1,11 @@
-"""Difference schemes for :func:`symnet.check`, each evaluated in batched forward passes.
+"""Difference schemes for ``symnet.check``, each evaluated in batched forward passes.
 
-:class:`PointFunction` is the function a derivation differentiates (its
+``PointFunction`` is the function a derivation differentiates (its
 ``derivation.function``), evaluated at a stack of points: the network outputs
-y, the error E, or the exact gradient (for Hessians). :class:`FirstOrder` forms
+y, the error E, or the exact gradient (for Hessians). ``FirstOrder`` forms
 symmetric first differences (f(v + c h e_j) - f(v - c h e_j)) / 2ch for every
 variable j and every multiplier c, or complex steps Im f(v + i h e_j) / h;
-:class:`SecondDifference` forms the four-point second differences of E,
+``SecondDifference`` forms the four-point second differences of E,
 
     H_ij ~ [E(++) - E(+-) - E(-+) + E(--)] / (4 c^2 h_i h_j),   (+-) = w + c h_i e_i - c h_j e_j.
 

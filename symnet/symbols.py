@@ -82,7 +82,7 @@ _GREEK = {"delta": r"\delta"}
 
 
 def latex_name(symbol):
-    """The LaTeX for one of symnet's symbols (``symbol_names`` for :func:`sympy.latex`).
+    """The LaTeX for one of symnet's symbols (``symbol_names`` for ``sympy.latex``).
 
     >>> latex_name(output_sensitivity(1, 2, 3))
     '\\\\frac{\\\\partial y_{1}}{\\\\partial a_{3}^{(2)}}'

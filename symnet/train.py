@@ -4,7 +4,7 @@
 |------------|--------------------------------------------------------------|------|
 | gd         | Delta w = -lr g                                              | gradient |
 | sgd        | the same on a mini-batch gradient (N/B) sum_{n in batch} g_n | gradient |
-| momentum, rmsprop, adam | see :mod:`symnet.optimizers` (published defaults) | gradient |
+| momentum, rmsprop, adam | see ``symnet.optimizers`` (published defaults) | gradient |
 | newton     | (H + mu I) p = -g, H the exact Hessian                       | Hessian |
 | lm         | (J^T J + mu I) p = -J^T e, J the parameter Jacobian, e = y - t | Jacobian |
 
@@ -14,13 +14,13 @@ is multiplied by mu_dec = 0.1; otherwise (or when H + mu I is not positive
 definite) mu is multiplied by mu_inc = 10 and the step retried; training stops when
 mu exceeds mu_max = 1e10. Large mu gives a short gradient-descent step, small mu the
 (Gauss-)Newton step. For cross-entropy, lm uses the generalised Gauss-Newton matrix
-sum_n B_n^T Lambda_n B_n of :func:`symnet.hessian` (``approx="gauss_newton"``).
+sum_n B_n^T Lambda_n B_n of ``symnet.hessian`` (``approx="gauss_newton"``).
 
 E = sum_n E_n (summed over samples, as everywhere in symnet). Every iteration
 records the full-batch E, ||dE/dw||, the gradient norm of each layer (to watch
 gradients vanish or explode with depth) and ||Delta w||. Training stops when
 ||dE/dw|| <= grad_tol, after max_iter iterations, or, for a first-order method,
-with :class:`TrainingDiverged` as soon as E or the gradient stops being finite.
+with ``TrainingDiverged`` as soon as E or the gradient stops being finite.
 """
 
 from dataclasses import dataclass, field
@@ -79,7 +79,7 @@ class FitHistory:
 
 @dataclass(frozen=True)
 class FitResult:
-    """The outcome of :func:`fit`: final weights, why it stopped, and the history."""
+    """The outcome of ``fit``: final weights, why it stopped, and the history."""
 
     weights: np.ndarray = field(repr=False)
     method: str
@@ -207,7 +207,7 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     progress : bool
         Show a tqdm progress bar (silently none if tqdm is not installed).
     **hyper
-        lr, momentum, rho, beta1, beta2, eps (see :mod:`symnet.optimizers`) or
+        lr, momentum, rho, beta1, beta2, eps (see ``symnet.optimizers``) or
         mu, mu_dec, mu_inc, mu_max for newton and lm (see the module docstring).
 
     Returns
@@ -320,7 +320,7 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
 
 @dataclass(frozen=True)
 class CurveProblem:
-    """A 1-D curve-fitting problem with a known minimum (see :func:`curve_problem`)."""
+    """A 1-D curve-fitting problem with a known minimum (see ``curve_problem``)."""
 
     net: object
     X: np.ndarray = field(repr=False)

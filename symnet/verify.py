@@ -1,7 +1,7 @@
 """Check a hand-derived formula against symnet's exact derivation, with a counterexample and a hint.
 
 ``verify(formula, target, net=net, loss="sse")`` decides whether ``formula`` (SymPy,
-plain text or LaTeX, read by :func:`symnet.parse.parse_formula`) equals the entry
+plain text or LaTeX, read by ``symnet.parse.parse_formula``) equals the entry
 ``target`` of a derivation, in two steps:
 
 1. **symbolic**: both sides are written in the same variables (the named
@@ -15,7 +15,7 @@ plain text or LaTeX, read by :func:`symnet.parse.parse_formula`) equals the entr
    verdict "equal" (a nonzero analytic difference does not vanish at random points).
 
 The answer is never "unknown". When the sides differ, the formula is compared with
-mutants of the correct derivation (:mod:`symnet.hints`) to say which common mistake
+mutants of the correct derivation (``symnet.hints``) to say which common mistake
 it contains.
 
 Examples
@@ -76,7 +76,7 @@ class Verification:
     domain_mismatch : bool
         True when the sides differ only by where they are defined.
     hint, mistake : str or None
-        The common mistake the formula matches (text and key, see :mod:`symnet.hints`).
+        The common mistake the formula matches (text and key, see ``symnet.hints``).
     points : int
         Points evaluated by the numeric check (0 when the symbolic step decided).
     entries : tuple of Verification
@@ -427,7 +427,7 @@ def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS):
     ----------
     formula : str, sympy.Expr or callable
         Plain text or LaTeX in the network's symbol names (safe: see
-        :func:`symnet.parse.parse_formula`), a SymPy expression, or for a whole
+        ``symnet.parse.parse_formula``), a SymPy expression, or for a whole
         layer a text with letter indices (``"delta_j^(1)*x_i"``) or a function of
         the indices returning one of these (``lambda j, i: ...``, 1-based, in the
         order the letters appear in ``target``).

@@ -1,13 +1,13 @@
-"""The lessons' callbacks: plain functions of all their inputs, returning a :class:`View`.
+"""The lessons' callbacks: plain functions of all their inputs, returning a ``View``.
 
 Each function here takes every input as an argument (no globals a later cell
-could change) and returns a frozen :class:`View` whose fields the lessons assert
-on, e.g. ``activation_view("tanh", 1.0).exact``. :mod:`symnet.widgets` builds the
+could change) and returns a frozen ``View`` whose fields the lessons assert
+on, e.g. ``activation_view("tanh", 1.0).exact``. ``symnet.widgets`` builds the
 sliders that call them; nothing here needs ipywidgets. matplotlib is not needed
-either (plots live in :mod:`symnet.plots`).
+either (plots live in ``symnet.plots``).
 
-The graph view of lesson 1 lives here too (:func:`forward_view`,
-:func:`path_products`, :func:`symbolic_path_sum`): every edge of the network with
+The graph view of lesson 1 lives here too (``forward_view``,
+``path_products``, ``symbolic_path_sum``): every edge of the network with
 its local derivative, symbolic and valued, and the chain rule as a sum over paths.
 
 Examples
@@ -137,8 +137,8 @@ def _values(net, x, w):
 def forward_view(net, x, w):
     """The forward pass at one input, and every edge's local derivative, symbolic and valued.
 
-    Returns a :class:`View` with ``a``, ``z`` (lists by layer, ``z[0]`` = x),
-    ``edges`` (:class:`Edge`), ``unit_slopes`` ((l, j) -> h'(a_j^(l))), and shows y.
+    Returns a ``View`` with ``a``, ``z`` (lists by layer, ``z[0]`` = x),
+    ``edges`` (``Edge``), ``unit_slopes`` ((l, j) -> h'(a_j^(l))), and shows y.
 
     >>> from symnet.examples import network
     >>> net = network("graph")
@@ -301,7 +301,7 @@ def difference_errors(name, a, steps):
 
 def training_view(net, X, T, method, log10_rate, n_iter=100, seed=0, loss="sse",
                   batch_size=None):
-    """Train with :func:`symnet.train.fit` and report the final error, or the divergence.
+    """Train with ``symnet.train.fit`` and report the final error, or the divergence.
 
     ``log10_rate`` is log10 of the learning rate for first-order methods and of
     the initial damping mu for ``"lm"`` and ``"newton"``.
@@ -326,7 +326,7 @@ def training_view(net, X, T, method, log10_rate, n_iter=100, seed=0, loss="sse",
 
 
 def verify_view(formula, target, net, loss="sse"):
-    """:func:`symnet.verify.verify` of one formula, shown as a view (equal, how, the hint)."""
+    """``symnet.verify.verify`` of one formula, shown as a view (equal, how, the hint)."""
     from .verify import verify
     result = verify(formula, target, net=net, loss=loss)
     shown = {"equal": ("equal", result.equal), "method": ("decided", result.method)}

@@ -1,8 +1,8 @@
-"""The lessons' interactive widgets: sliders and dropdowns that call :mod:`symnet.views`.
+"""The lessons' interactive widgets: sliders and dropdowns that call ``symnet.views``.
 
 A UI factory (``*_explorer``) builds ipywidgets controls, calls a callback from
-:mod:`symnet.views` with the controls' values on every change, and shows the
-result in a :class:`Panel`: the numbers as HTML (each value in a
+``symnet.views`` with the controls' values on every change, and shows the
+result in a ``Panel``: the numbers as HTML (each value in a
 ``<span class="symnet-value" data-name=...>`` that a browser test can read) and a
 figure as PNG. Tests and lessons drive a panel as a reader does, by setting
 ``panel.controls[name].value``, and read ``panel.result``.
