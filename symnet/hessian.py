@@ -123,17 +123,15 @@ def _exact_named(net, loss, definitions):
     partials = _output_delta_partials(net, loss)
     factors = _LayerFactors(net, deltas)
     W = net.n_params
-    H = sp.zeros(W, W)
+    located = [_locate(net, p) for p in range(W)]
+    columns = []  # columns[q][p] = H[p, q]
     for q in range(W):
         R_z, R_delta = _directional(net, deltas, q, partials, factors)
-        for p in range(W):
-            l, kind, j, i = _locate(net, p)
-            if kind == "b":
-                H[p, q] = R_delta[l][j]
-            else:
-                H[p, q] = (R_delta[l][j] * net.layer_values(l - 1)[i]
-                           + deltas[l][j] * R_z[l - 1][i])
-    return H, deltas
+        columns.append([R_delta[l][j] if kind == "b"
+                        else R_delta[l][j] * net.layer_values(l - 1)[i] + deltas[l][j] * R_z[l - 1][i]
+                        for l, kind, j, i in located])
+    # Built once: item assignment into a Matrix costs a sympify per entry.
+    return sp.ImmutableMatrix(W, W, lambda p, q: columns[q][p]), deltas
 
 
 def _gauss_newton_named(net, loss, definitions):

@@ -1,13 +1,21 @@
 """Shared fixtures.  Every random draw is seeded so failures are reproducible."""
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 # Keep hypothesis' caches/patches out of the repository (we may only write tests/).
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "symnet-tests-hypothesis")
+
+# In CI the property tests draw the same examples every run (a red CI then means a
+# change broke something, not that a new random draw was made); locally they explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from helpers import MAZUR, random_problem
 
