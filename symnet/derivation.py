@@ -163,11 +163,7 @@ class Derivation:
     def substitution(self):
         """Every named symbol (network and derivation) -> its expression in x, w, b, t."""
         check_expansion(self.net, len(self.named))
-        full = dict(self.net.substitution)
-        for name, value in self.definitions.items():
-            if name not in full:
-                full[name] = value.xreplace(full)
-        return full
+        return self.net.substitute(self.definitions)
 
     @cached_property
     def matrix(self):

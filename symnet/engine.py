@@ -15,7 +15,7 @@ G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
 import numpy as np
 
 __all__ = [
-    "forward_pass", "layer_derivatives", "error_value", "gradient_values",
+    "forward_pass", "layer_derivatives", "error_value", "gradient_values", "gradient_from_deltas",
     "sensitivities", "input_jacobian_values", "param_jacobian_values",
     "hessian_vector_values", "gauss_newton_values",
 ]
@@ -68,7 +68,11 @@ def gradient_values(net, loss, X, w, T):
     """dE/dw (W,), summed over samples: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
     A, Z = forward_pass(net, X, w)
     dh, _ = layer_derivatives(net, A, Z)
-    deltas = _deltas(net, loss, A, Z, T, dh, w)
+    return gradient_from_deltas(net, _deltas(net, loss, A, Z, T, dh, w), Z)
+
+
+def gradient_from_deltas(net, deltas, Z):
+    """Assemble dE/dw (W,) from per-sample deltas: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
     gradient = np.empty(net.n_params)
     for l in range(1, net.n_layers + 1):
         w_cols, b_cols = net.layer_slices(l)

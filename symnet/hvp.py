@@ -192,10 +192,7 @@ class HessianVectorProduct:
     def matrix(self):
         """H_n v fully substituted into x, w, b, t and v (W x 1)."""
         check_expansion(self.net, self.net.n_params)
-        full = dict(self.net.substitution)
-        for symbol, value in self.definitions.items():
-            full[symbol] = value.xreplace(full)
-        return sp.ImmutableMatrix(self.named.xreplace(full))
+        return sp.ImmutableMatrix(self.named.xreplace(self.net.substitute(self.definitions)))
 
 
 def _hessian_vector_values(net, loss, X, w, T, v):

@@ -93,9 +93,7 @@ class InputHessian:
     def matrix(self):
         """The (K, D, D) array fully substituted into inputs and parameters."""
         check_expansion(self.net, len(self.named))
-        full = dict(self.net.substitution)
-        for symbol, value in self.definitions.items():
-            full[symbol] = value.xreplace(full)
+        full = self.net.substitute(self.definitions)
         return self.named.applyfunc(lambda e: e.xreplace(full))
 
     def evaluate(self, X, w):

@@ -247,6 +247,18 @@ class MLP:
             full[name] = value.xreplace(full)
         return full
 
+    def substitute(self, definitions):
+        """Network and ``definitions`` symbols -> expressions in inputs, parameters, targets.
+
+        ``definitions`` (symbol -> expression in earlier symbols, in order) are the
+        intermediates a derivation adds (deltas, dy/da, R-operator terms).
+        """
+        full = dict(self.substitution)
+        for name, value in definitions.items():
+            if name not in full:
+                full[name] = value.xreplace(full)
+        return full
+
     @property
     def outputs(self):
         """The outputs y_1..y_K as a K x 1 Matrix in the inputs and parameters (substituted)."""

@@ -62,12 +62,7 @@ def _gradient_without_h_prime(net, layer, loss_name):
         dh, _ = engine.layer_derivatives(net, A, Z)
         dh[layer] = np.ones_like(dh[layer])
         deltas = engine._deltas(net, loss, A, Z, T, dh, w)
-        g = np.empty(net.n_params)
-        for l in range(1, net.n_layers + 1):
-            w_cols, b_cols = net.layer_slices(l)
-            g[w_cols] = (deltas[l].T @ Z[l - 1]).ravel()
-            g[b_cols] = deltas[l].sum(axis=0)
-        return g
+        return engine.gradient_from_deltas(net, deltas, Z)
     return wrong
 
 
