@@ -7,7 +7,7 @@ and each derivation
     input_jacobian (method="backprop")  -> (N, K, D)
     gradient       (loss="sse")         -> (W,)
     param_jacobian                      -> (N, K, W)
-    hessian        (exact, loss="sse")  -> (W, W)   only for W <= 600 (O(W^2))
+    hessian        (exact, loss="sse")  -> (W, W)   only for W <= 547 (O(W^2)), symnet's limit
 
 the script reports
 
@@ -62,7 +62,6 @@ import numpy as np
 
 ARCHS = [(3, 4, 2), (8, 16, 4), (8, 16, 16, 4), (16, 32, 32, 8)]
 DERIVATIONS = ["input_jacobian", "gradient", "param_jacobian", "hessian"]
-HESSIAN_MAX_W = 600
 HESSIAN_MAX_W_QUICK = 100
 N_EVAL = 10_000
 N_HESS = 1_000
@@ -87,6 +86,8 @@ RESULT_TAG = "BENCH_RESULT_JSON:"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+from symnet._size import MAX_HESSIAN_PARAMS as HESSIAN_MAX_W  # noqa: E402  (the library's limit)
 
 
 # --------------------------------------------------------------------------

@@ -65,36 +65,47 @@ assert np.allclose(J_direct.evaluate(x, w), exact, rtol=1e-12, atol=1e-14)
 #
 # A simple feature-importance score for input $i$ at $x$ is $\sum_k |J_{ki}|$: how
 # much the outputs move per unit of that input. It is local: another $x$ can rank
-# the inputs differently.
+# the inputs differently. `symnet.input_sensitivity` computes it at every sample
+# given; `symnet.plot_sensitivity` draws the heatmap and the ranking side by side.
 
 # %%
-view = widgets.jacobian_view(net, w, x, dx=0.01)
-display(plots.heatmap(view.J, ["y_1", "y_2"], ["x_1", "x_2", "x_3"],
-                      "J_ki = dy_k/dx_i at x = (0.5, -0.3, 0.8)",
-                      "output change per unit input change"))
-display(plots.ranking(view.importance, ["x_1", "x_2", "x_3"],
-                      "sum_k |J_ki| (output units per input unit)", "input importance at x"))
-print("ranking:", view.ranking)
-assert np.allclose(view.importance, np.abs(exact).sum(axis=0), rtol=1e-14)
-assert view.ranking[0] == ["x_1", "x_2", "x_3"][int(np.argmax(view.importance))]
+at_x = symnet.input_sensitivity(net, x, w)           # one sample: x
+display(symnet.plot_sensitivity(at_x, sample=0))
+print(at_x)
+print("ranking:", at_x.ranking)
+assert np.allclose(at_x.jacobian[0], exact, rtol=1e-14)
+assert np.allclose(at_x.importance, np.abs(numeric).sum(axis=0), rtol=1e-7)  # from differences
+assert at_x.ranking[0] == ["x_1", "x_2", "x_3"][int(np.argmax(np.abs(numeric).sum(axis=0)))]
+
+# %% [markdown]
+# Over many samples the heatmap shows the mean $|J_{ki}|$ and the ranking averages
+# the per-sample scores. Inputs in different units compare fairly only per typical
+# change of each input: pass `scale=X.std(axis=0)`.
+
+# %%
+X_cloud = np.random.default_rng(0).normal(size=(200, 3))
+over_data = symnet.input_sensitivity(net, X_cloud, w)
+display(symnet.plot_sensitivity(over_data))
+print(over_data)
+assert np.allclose(over_data.mean_abs, np.abs(J.evaluate(X_cloud, w)).mean(axis=0), rtol=1e-12)
+assert over_data.sample_importance.shape == (200, 3)
 
 # %% [markdown]
 # ## The Jacobian changes across the input space
 #
 # Along the line $x = (s, -0.3, 0.8)$, $J_{11}$ is the slope of $y_1$ in $s$. Far
 # from the origin the tanh units saturate ($h' \to 0$) and the sensitivity fades.
+# `symnet.sensitivity_trend` sweeps one input over a grid with the others fixed.
 
 # %%
 s = np.linspace(-4, 4, 81)
-line = np.column_stack([s, np.full_like(s, -0.3), np.full_like(s, 0.8)])
-J_line = J.evaluate(line, w)                     # (81, 2, 3): one Jacobian per point
-display(plots.curves({"J_11 = dy_1/dx_1": J_line[:, 0, 0], "J_21 = dy_2/dx_1": J_line[:, 1, 0]},
-                     "grid point (x_1 from -4 to 4 in steps of 0.1)",
-                     "sensitivity (output units per input unit)", "the Jacobian along a line"))
+trend = symnet.sensitivity_trend(net, w, "x_1", s, base_x=[0.0, -0.3, 0.8])
+display(symnet.plot_trend(trend))
 # the slope of y_1 along the line, by differences of y_1 itself, agrees with J_11
-slope = np.gradient(net.forward(line, w)[:, 0], s)
-assert np.abs(slope[1:-1] - J_line[1:-1, 0, 0]).max() < 0.02
-assert abs(J_line[0, 0, 0]) < abs(J_line[40, 0, 0]) and abs(J_line[-1, 0, 0]) < abs(J_line[40, 0, 0])
+slope = np.gradient(trend.y[:, 0], s)
+assert np.abs(slope[1:-1] - trend.slope(0)[1:-1]).max() < 0.02
+middle = np.abs(trend.slope(0)[40])
+assert abs(trend.slope(0)[0]) < middle and abs(trend.slope(0)[-1]) < middle
 
 # %% [markdown]
 # ## Where $\Delta y \approx J \Delta x$ stops being accurate

@@ -86,8 +86,13 @@ display(plots.heatmap(J, [f"n{n + 1},y{k + 1}" for n in range(5) for k in range(
 # ## Levenberg-Marquardt against gradient descent
 #
 # With residuals $e = y - t$ stacked like the rows of $J$, LM solves
-# $(J^\top J + \mu I)\,\Delta w = -J^\top e$: a Gauss-Newton step for small $\mu$, a short
-# gradient step for large $\mu$, with $\mu$ adapted after every step. Here $W = 26$
+# $(J^\top J + \mu D^2)\,v = -J^\top e$ with Marquardt's scaling $D^2 = \mathrm{diag}(J^\top J)$:
+# a Gauss-Newton step for small $\mu$, a short scaled gradient step for large $\mu$, with
+# $\mu$ adapted after every trial (Nielsen's rule: times $\max(1/3, 1 - (2\rho - 1)^3)$ after a
+# step that lowers $E$, $\rho$ = actual / predicted decrease; times 2, 4, 8, ... after
+# rejections in a row). symnet adds the geodesic acceleration
+# $a = -(J^\top J + \mu D^2)^{-1} J^\top r_{vv}$, with $r_{vv} = d^2 y(w + t v)/dt^2$, and steps
+# $v + a/2$ when $a$ is small ($2\|Da\| \le 0.75\|Dv\|$), else $v$. Here $W = 26$
 # exceeds the 10 residuals, so the data can be fitted exactly, and LM gets there
 # in a handful of iterations; gradient descent with its best fixed step is still
 # far away after 100.
@@ -102,12 +107,19 @@ display(plots.curves({"Levenberg-Marquardt": lm.losses, "gradient descent, lr = 
 assert lm.final < 1e-12 and lm.result.n_iter < 20
 assert gd.final > 1e-3 and not gd.diverged
 # LM's first accepted step is the formula above, solved by hand with the mu it used
-# (fit starts from the same net.init_params(seed=0) = w)
+# (fit starts from the same net.init_params(seed=0) = w), r_vv by central differences
 e = (net.forward(X, w) - T).ravel()
-mu = lm.result.history.damping[0]
-step = np.linalg.solve(J.T @ J + mu * np.eye(26), -J.T @ e)
+first = next(trial for trial in lm.result.history.trials if trial.accepted)
+mu, damped = first.mu, J.T @ J + first.mu * np.diag(np.diag(J.T @ J))
+v = np.linalg.solve(damped, -J.T @ e)
+h = 1e-4
+r_vv = ((net.forward(X, w + h * v) - 2 * net.forward(X, w) + net.forward(X, w - h * v)) / h ** 2)
+a = np.linalg.solve(damped, -J.T @ r_vv.ravel())
+step = v + a / 2 if first.acceleration <= 0.75 else v
 E1 = symnet.loss_value(net, "sse", X, w + step, T)
-print(f"first accepted mu = {mu:g}; E after one step by hand {E1:.10g}, in fit {lm.losses[1]:.10g}")
+rejected = lm.result.history.trials.index(first)
+print(f"first accepted mu = {mu:g}, after {rejected} rejected trials; "
+      f"E after one step by hand {E1:.10g}, in fit {lm.losses[1]:.10g}")
 assert abs(E1 - lm.losses[1]) <= 1e-9 * lm.losses[0]
 
 # %% [markdown]

@@ -84,8 +84,9 @@ print("Adam first step:", first, "  momentum second step:", second)
 # ## Too high, too low
 #
 # Lesson 7 showed that plain gradient descent needs $\eta < 2/\lambda_{\max}$. Far above
-# it the error explodes within a few steps; far below it nothing happens in the
-# time we can afford.
+# it the error explodes within a few steps, and `fit` stops the run as soon as $E$ passes
+# 1000 times its start (`TrainingDiverged`, with $\lambda_{\max}$ and a rate below the
+# limit); far below it nothing happens in the time we can afford.
 
 # %%
 from symnet.engine import hessian_vector_values
@@ -97,7 +98,7 @@ too_high = widgets.training_view(net, X, T, "gd", -1.0, n_iter=20)     # lr = 0.
 too_low = widgets.training_view(net, X, T, "gd", -5.0, n_iter=300)     # lr = 1e-5
 print(too_high, too_low, sep="\n")
 assert 0.1 > 2 / np.linalg.eigvalsh(H0).max()
-assert too_high.final > 1e6 * too_high.start
+assert too_high.diverged and too_high.final > 1e3 * too_high.start and too_high.result.n_iter < 20
 assert too_low.final > 0.9 * too_low.start
 plots.curves({"lr = 0.1 (too high)": too_high.losses, "lr = 0.01": runs["gd"].losses[:300],
               "lr = 1e-5 (too low)": too_low.losses}, "iteration",

@@ -16,7 +16,7 @@ Examples
 
 # The network and its activations.
 from .activations import Activation, activation, known_activations, register_activation
-from .errors import SymnetError, TooLargeError
+from .errors import NumericalOverflowError, SymnetError, TooLargeError
 from .losses import get_loss
 from .network import MLP
 from .evaluate import loss_value
@@ -41,18 +41,24 @@ from .input_hessian import input_hessian
 from .train import TrainingDiverged, curve_problem, fit
 from . import interop, optimizers
 
+# Input sensitivity: the input Jacobian as a heatmap, a ranking and a trend.
+from .sensitivity import (Sensitivity, SensitivityTrend, input_sensitivity, plot_sensitivity,
+                          plot_trend, sensitivity_trend)
+
 # Lessons support (ipywidgets and matplotlib are imported only when used).
 from . import examples, plots, views, widgets
 
 __all__ = [
     "MLP", "Activation", "activation", "known_activations", "register_activation",
     "input_jacobian", "gradient", "param_jacobian", "hessian", "layer_form", "loss_value",
-    "Derivation", "SymnetError", "TooLargeError", "get_loss", "symbols",
+    "Derivation", "SymnetError", "TooLargeError", "NumericalOverflowError", "get_loss", "symbols",
     "check", "CheckReport", "CheckFailed",
     "latex_document", "verify", "Verification", "parse_formula", "ParseError",
     "hessian_split", "hessian_residual", "curvature_report", "GaussNewtonWarning",
     "hessian_vector_product", "input_hessian", "fit", "TrainingDiverged", "curve_problem",
     "interop", "optimizers",
+    "input_sensitivity", "sensitivity_trend", "plot_sensitivity", "plot_trend", "Sensitivity",
+    "SensitivityTrend",
     "examples", "plots", "views", "widgets",
 ]
 

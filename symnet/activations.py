@@ -25,7 +25,7 @@ Examples
 >>> act.name, act.latex
 ('tanh', '\\\\tanh')
 >>> float(act.derivative_numpy(1.0))  # tanh'(1)
-0.41997434161402614
+0.419974341614026
 >>> float(activation("relu").derivative_numpy(0.0))
 0.0
 >>> float(activation("relu", derivative_at_zero=0.5).derivative_numpy(0.0))
@@ -33,7 +33,7 @@ Examples
 """
 
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -42,7 +42,8 @@ import sympy as sp
 from .errors import SymnetError
 from .functions import leaky_relu_function, relu_function, sigmoid, softplus
 from .kinks import left_derivative
-from .numerics import NUMPY_NAMESPACE, leaky_relu, relu, stable_sigmoid, stable_softplus
+from .numerics import leaky_relu, relu, stable_sigmoid, stable_softplus
+from .rewriting import stable_form, stable_lambdify
 
 __all__ = ["Activation", "activation", "register_activation", "known_activations"]
 
@@ -127,20 +128,30 @@ class Activation:
 
 
 def _lambdified(expr):
-    """A NumPy function of ``a`` for a SymPy expression, with float64 output of a's shape."""
+    """A NumPy function of ``a`` for a SymPy expression, with float64 output of a's shape.
+
+    Printed in stable form (``symnet.rewriting``): sigma(a)(1 - sigma(a)) as
+    sigma(a) sigma(-a), 1 - tanh(a)^2 as sech2(a), so slopes keep their digits where
+    the output saturates.
+    """
     if expr.is_number:  # lambdify returns a scalar for a constant: broadcast it
         value = float(expr)
         return lambda a: np.full(np.shape(a), value)
-    return sp.lambdify(_A, expr, modules=[NUMPY_NAMESPACE, "numpy"])
+    return stable_lambdify(_A, expr)
 
 
 def _lambdified_az(expr, h):
-    """A NumPy function of (a, z = h(a)): h' and h'' reuse z, e.g. tanh' = 1 - z**2."""
-    in_z = expr.xreplace({h(_A): _Z})
+    """A NumPy function of (a, z = h(a)): h' and h'' reuse z where that keeps every digit.
+
+    The stable form is taken first, then h(a) is replaced by z: sigma' = z sigma(-a),
+    tanh' = sech2(a) (not 1 - z**2, which is 0 wherever tanh(a) rounds to +-1),
+    tanh'' = -2 z sech2(a).
+    """
+    in_z = stable_form(expr).xreplace({h(_A): _Z})
     if in_z.is_number:
         value = float(in_z)
         return lambda a, z: np.full(np.shape(a), value)
-    fn = sp.lambdify((_A, _Z), in_z, modules=[NUMPY_NAMESPACE, "numpy"])
+    fn = stable_lambdify((_A, _Z), in_z)
     if _A in in_z.free_symbols and _Z in in_z.free_symbols:
         return fn
     return (lambda a, z: fn(a, None)) if _A in in_z.free_symbols else (lambda a, z: fn(None, z))
@@ -159,11 +170,6 @@ def _from_sympy(name, h, latex, numpy_h, *, kinks=(), convention="", analytic=Tr
         derivative_numpy_az=_lambdified_az(first, h),
         second_derivative_numpy_az=_lambdified_az(second, h),
     )
-
-
-def _with_numpy_derivatives(entry, first, second):
-    """The same row with more accurate NumPy forms of h'(a) and h''(a) (functions of a, z)."""
-    return replace(entry, derivative_numpy_az=first, second_derivative_numpy_az=second)
 
 
 def _identity(a):
@@ -216,11 +222,7 @@ def _make_softmax():
 # The table. A builder per name, so parameterised rows (relu's convention,
 # leaky_relu's slope) are made on request; fixed rows are built once.
 _BUILDERS = {
-    "sigmoid": lambda: _with_numpy_derivatives(
-        _from_sympy("sigmoid", sigmoid, r"\sigma", stable_sigmoid),
-        # sigma'(a) = sigma(a) sigma(-a): z (1 - z) loses every digit of 1 - z when z ~ 1.
-        lambda a, z: z * stable_sigmoid(-a),
-        lambda a, z: z * stable_sigmoid(-a) * (stable_sigmoid(-a) - z)),
+    "sigmoid": lambda: _from_sympy("sigmoid", sigmoid, r"\sigma", stable_sigmoid),
     "tanh": lambda: _from_sympy("tanh", sp.tanh, r"\tanh", np.tanh),
     "relu": _make_relu,
     "leaky_relu": _make_leaky_relu,

@@ -18,11 +18,12 @@ sigma' = z (1 - z)), as a student writes it.
 
 import sympy as sp
 
-from . import engine
+from . import engine, rewriting
 from . import symbols as sym
 from ._size import check_entries
 from .derivation import Derivation
 from .errors import SymnetError
+from .functions import softmax_jacobian_in
 from .losses import get_loss
 
 __all__ = ["input_jacobian", "gradient", "param_jacobian", "layer_form"]
@@ -65,8 +66,8 @@ def output_block(net, of="y"):
     if of == "a":
         return sp.eye(K)
     y = net.layer_values(L)
-    if not net.activations[-1].elementwise:
-        return sp.Matrix(K, K, lambda k, m: y[k] * (int(k == m) - y[m]))
+    if not net.activations[-1].elementwise:  # the softmax function's own derivative rule
+        return softmax_jacobian_in(y, net.layer_pre_activations(L))
     return sp.diag(*[hidden_derivative(net, L, m) for m in range(K)])
 
 
@@ -99,7 +100,9 @@ def input_jacobian(net, method="backprop"):
     method : {"backprop", "direct"}
         ``"backprop"`` runs the recursion for dy_k/da_j^(l) (Bishop 8.1.5) and keeps
         the named intermediates; ``"direct"`` differentiates the fully substituted
-        outputs with SymPy, the independent route to compare against.
+        outputs with SymPy, the independent route to compare against (softmax
+        outputs are the function ``softmax(k, a_1, ..., a_K)``, so both routes
+        evaluate stably at large logits).
 
     Examples
     --------
@@ -118,7 +121,9 @@ def input_jacobian(net, method="backprop"):
     rows, columns = [f"y_{k}" for k in range(1, K + 1)], [x.name for x in net.inputs]
     if method == "direct":
         check_entries("the direct input Jacobian", K * D, net.n_params)
-        direct = net.outputs.jacobian(net.inputs)
+        full = rewriting.substitution(net, {})  # softmax outputs as the softmax function
+        outputs = sp.Matrix([full[y] for y in net.layer_values(net.n_layers)])
+        direct = outputs.jacobian(net.inputs)
         derivation = Derivation("input_jacobian", net, direct, {}, rows=rows, columns=columns,
                                 evaluator=None, method="direct")
         derivation._evaluator = lambda X, w, T: derivation.evaluate_entries(X, w)

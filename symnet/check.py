@@ -46,7 +46,7 @@ with its one-sided derivatives, never ``"fail"``.
 
 import numpy as np
 
-from ._validate import check_inputs, check_params, check_targets
+from ._validate import check_inputs, check_number, check_params, check_steps, check_targets
 from .errors import SymnetError
 from .numdiff import EPS, central_steps
 from .richardson import extrapolate
@@ -132,6 +132,8 @@ def check(derivation, X, w, T=None, *, method="central", step=None, rtol=None,
     _check_derivation(derivation, net)
     net = derivation.net
     method = _check_method(method, derivation, hessian_from)
+    if rtol is not None:
+        rtol = check_number("rtol", rtol, positive=True, example=1e-7)
     X, single = check_inputs(net, X, allow_complex=False)
     w = check_params(net, w)
     if derivation.needs_targets:
@@ -207,14 +209,7 @@ def _steps(step, variables, method, order):
         if method == "richardson":
             return RICHARDSON_BASE * scale
         return central_steps(variables) if order == 1 else EPS ** 0.25 * scale
-    try:
-        steps = np.broadcast_to(np.asarray(step, dtype=float), variables.shape).copy()
-    except (TypeError, ValueError):
-        raise SymnetError(f"step must be a positive number or an array of shape "
-                          f"{variables.shape}; got {step!r}") from None
-    if not (np.all(np.isfinite(steps)) and np.all(steps > 0)):
-        raise SymnetError(f"step must be positive and finite; got {step!r}")
-    return steps
+    return check_steps(step, variables.shape)
 
 
 # -- the numbers ---------------------------------------------------------------------

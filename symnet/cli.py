@@ -5,21 +5,152 @@
     symnet check 3-4-2 --what hessian [--method central] [--seed N]
     symnet verify "delta_2^(1)*x_1" --of "dE/dw_21^(1)" --net 3-4-2 --hidden tanh
 
-Exit status: 0 success (verified, all checks passed), 1 refuted or failed checks,
-2 bad arguments (with a message saying what was expected).
+Exit status (``EXIT_STATUS``, printed by every ``--help``): 0 success, 1 refuted
+(verify) or failed checks (check, demo), 2 bad arguments or input symnet refuses,
+3 an internal error (a bug in symnet), 130 interrupted, 141 output pipe closed.
+
+Everything the command line prints passes through ``printable``, so text a user
+typed (a formula, a file name) is echoed with its control characters escaped and
+cannot retitle or clear the terminal. Error messages of the Python API name
+keyword arguments (``loss='sse'``); ``as_flags`` rewrites them as the flags the
+command line has (``--loss sse``).
 """
 
 import argparse
+import os
+import re
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "parse_sizes"]
+__all__ = ["main", "parse_sizes", "printable", "as_flags", "EXIT_STATUS"]
+
+EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141   # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
+EXIT_STATUS = """exit status:
+  0    success: verified, every check passed, the document written
+  1    refuted (verify) or some check failed (check, demo)
+  2    bad arguments, or input symnet refuses (the message says what was expected)
+  3    internal error: a bug in symnet (please report it with the command)
+  130  interrupted (Ctrl-C);  141  the output pipe closed early (e.g. | head), silently"""
+PDFLATEX_SECONDS = 300
 
 
+# -- what the command line prints ------------------------------------------------------
+def printable(text):
+    r"""``text`` with every control or other non-printable character escaped; newlines kept.
+
+    >>> printable("x_1 \x1b]0;T\x07\x1b[2J")
+    'x_1 \\x1b]0;T\\x07\\x1b[2J'
+    >>> printable("a\u202eb\tc\n")
+    'a\\u202eb\\tc\n'
+    """
+    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+
+
+class _Printable:
+    """A text stream that writes everything through ``printable``."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(printable(text))
+
+    def flush(self):
+        self._stream.flush()
+
+
+_FLAGS = {"loss": "--loss", "output": "--output", "hidden": "--hidden", "method": "--method",
+          "seed": "--seed", "n_samples": "--samples", "max_entries": "--max-entries",
+          "form": "--form"}
+_API_CALL = re.compile(r"MLP\(\.\.\., (\w+=[^()]*)\)")
+_API_KEYWORD = re.compile(rf"\b({'|'.join(_FLAGS)})=('[^']*'(?: or '[^']*')*|[\w.+-]+)")
+_API_NAME_FIRST = re.compile(rf"^({'|'.join(_FLAGS)}) ")   # "hidden names one activation ..."
+
+
+def as_flags(message):
+    """An API error message with its keyword arguments written as command-line flags.
+
+    >>> as_flags("Use loss='sse', or MLP(..., output='sigmoid' or 'softmax').")
+    'Use --loss sse, or --output sigmoid or --output softmax.'
+    >>> as_flags("hidden names one activation per hidden layer")
+    '--hidden names one activation per hidden layer'
+    """
+    def flag(match):
+        name, values = match.groups()
+        values = re.findall(r"'([^']*)'", values) or [values]
+        return " or ".join(f"{_FLAGS[name]} {value}" for value in values)
+    message = _API_KEYWORD.sub(flag, _API_CALL.sub(r"\1", message))
+    return _API_NAME_FIRST.sub(lambda match: _FLAGS[match.group(1)] + " ", message)
+
+
+# -- argument types: a bad value is an argparse error (exit 2) ---------------------------
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:  # NumPy's generators take non-negative seeds
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
+    return value
+
+
+def _max_entries(text):
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'all'; got {text!r}") from None
+
+
+def _tex_path(text):
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name such as "
+                                         f"{str(path / 'derivation.tex')!r}")
+    if path.suffix != ".tex":
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .tex; got {text!r}")
+    if not path.resolve().parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the directory {str(path.parent)!r} of {text!r} does not exist")
+    return path
+
+
+def parse_sizes(text):
+    """``"3-4-2"`` -> ``[3, 4, 2]`` (also ``3,4,2`` and ``3x4x2``).
+
+    >>> parse_sizes("3-4-2")
+    [3, 4, 2]
+    """
+    from .errors import SymnetError
+    parts = text.replace(",", "-").replace("x", "-").split("-")
+    if len(parts) < 2 or not all(p.strip().isdigit() for p in parts):
+        raise SymnetError(f"a network is written as layer sizes like 3-4-2 (inputs-hidden-"
+                          f"outputs); got {text!r}")
+    sizes = [int(p) for p in parts]
+    if min(sizes) < 1:
+        raise SymnetError(f"every layer needs at least one unit; got {text!r}")
+    return sizes
+
+
+# -- demo ------------------------------------------------------------------------------
 def _relative_error(exact, numeric):
     scale = np.maximum(np.abs(exact), np.abs(numeric)).max()
     return float(np.abs(exact - numeric).max() / max(scale, 1e-300))
@@ -72,24 +203,11 @@ def demo(out=None):
     say(f"Hessian symmetric: {np.allclose(H, H.T, rtol=0, atol=1e-12)}")
     ok = same and worst < 1e-6
     say("All checks passed." if ok else "SOME CHECKS FAILED.")
-    return 0 if ok else 1
+    return EXIT_OK if ok else EXIT_REFUTED
 
 
+# -- derive ----------------------------------------------------------------------------
 WHAT = ("gradient", "input_jacobian", "param_jacobian", "hessian", "gauss_newton")
-
-
-def parse_sizes(text):
-    """``"3-4-2"`` -> ``[3, 4, 2]`` (also ``3,4,2`` and ``3x4x2``).
-
-    >>> parse_sizes("3-4-2")
-    [3, 4, 2]
-    """
-    from .errors import SymnetError
-    parts = text.replace(",", "-").replace("x", "-").split("-")
-    if len(parts) < 2 or not all(p.strip().isdigit() for p in parts):
-        raise SymnetError(f"a network is written as layer sizes like 3-4-2 (inputs-hidden-"
-                          f"outputs); got {text!r}")
-    return [int(p) for p in parts]
 
 
 def _network(args):
@@ -109,96 +227,92 @@ def _derivation(net, what, loss):
     return symnet.hessian(net, loss, approx="gauss_newton" if what == "gauss_newton" else None)
 
 
-def _add_network_options(parser, positional=True):
-    if positional:
-        parser.add_argument("net", help="layer sizes, e.g. 3-4-2 (inputs-hidden-outputs)")
-    else:
-        parser.add_argument("--net", required=True, help="layer sizes, e.g. 3-4-2")
-    parser.add_argument("--hidden", default="tanh",
-                        help="hidden activation, or one per hidden layer: tanh,relu (default tanh)")
-    parser.add_argument("--output", default="linear", help="output activation (default linear)")
-    parser.add_argument("--loss", default="sse", help="sse or cross_entropy (default sse)")
-
-
 def _entries_text(derivation, limit):
-    """Named entries and the definitions they use, as plain text lines."""
+    """The definitions, then the named entries (at most ``limit``; None: all), as text lines."""
     lines = [f"{symbol} = {value}" for symbol, value in derivation.definitions.items()]
-    kind = derivation.kind
-    shown = 0
+    kind, entries = derivation.kind, []
     for r, row in enumerate(derivation.rows):
         for c, column in enumerate(derivation.columns):
             value = derivation.named[r, c]
             if kind in ("hessian", "gauss_newton"):
-                if value == 0:
+                if c < r or value == 0:   # symmetric: the upper triangle, its nonzero entries
                     continue
-                label = f"H[{row}, {column}]"
+                label = f"{'H' if kind == 'hessian' else 'G'}[{row}, {column}]"
             elif kind == "gradient":
                 label = f"dE/d{row}"
+            elif kind == "input_jacobian":
+                label = f"J_{row[2:]}{column[2:]}"
             else:
-                label = f"J_{row[2:]}{column[2:]}" if kind == "input_jacobian" else f"d{row}/d{column}"
-            if shown == limit:
-                lines.append(f"... ({derivation.shape[0] * derivation.shape[1] - limit} more "
-                             "entries; --max-entries N shows more)")
-                return lines
-            lines.append(f"{label} = {value}")
-            shown += 1
+                label = f"d{row}/d{column}"
+            entries.append(f"{label} = {value}")
+    shown = entries if limit is None else entries[:limit]
+    lines += shown
+    if len(shown) < len(entries):
+        lines.append(f"... ({len(entries) - len(shown)} more entries; --max-entries N or "
+                     "--max-entries all shows more)")
     return lines
-
-
-def _standalone(body, title):
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=2cm]{geometry}\n"
-            f"\\begin{{document}}\n\\section*{{{title}}}\n\\[\n{body}\n\\]\n\\end{{document}}\n")
 
 
 def _pdflatex(path, out):
     if shutil.which("pdflatex") is None:
         print(f"symnet: error: --pdf needs pdflatex, which is not installed (e.g. apt-get install "
-              f"texlive-latex-recommended); the LaTeX source was written to {path}", file=sys.stderr)
-        return 2
+              f"texlive-latex-base); the LaTeX source was written to {path}", file=sys.stderr)
+        return EXIT_USAGE
     path = Path(path).resolve()
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
-                          f"-output-directory={path.parent}", str(path)],
-                         capture_output=True, text=True, cwd=path.parent, timeout=300)
+    command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+               f"-output-directory={path.parent}", str(path)]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                             cwd=path.parent, timeout=PDFLATEX_SECONDS)
+    except subprocess.TimeoutExpired:
+        print(f"symnet: error: pdflatex took more than {PDFLATEX_SECONDS} s on {path}; the LaTeX "
+              "source is there (a smaller --max-entries gives a shorter document)", file=sys.stderr)
+        return EXIT_USAGE
     pdf = path.with_suffix(".pdf")
     if run.returncode != 0 or not pdf.exists():
         tail = "\n".join(run.stdout.splitlines()[-15:])
         print(f"symnet: error: pdflatex failed on {path}:\n{tail}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"wrote {pdf}", file=out)
-    return 0
+    return EXIT_OK
 
 
 def derive(args, out=None):
     """``symnet derive``: print a derivation, or write it as LaTeX (and PDF)."""
     out = out or sys.stdout
     import symnet
+    from symnet.document import derivation_document
     net = _network(args)
     if args.pdf and not args.latex:
         raise symnet.SymnetError("--pdf needs --latex FILE.tex (where to write the source)")
     if args.what == "all" and not args.latex:
         raise symnet.SymnetError("--what all writes a whole document: give --latex FILE.tex")
-    if args.latex:
-        if args.what == "all" and hasattr(symnet, "latex_document"):
-            text = symnet.latex_document(net, args.loss)
-        else:
-            derivation = _derivation(net, "gradient" if args.what == "all" else args.what,
-                                     args.loss)
-            body = (derivation.latex(form=args.form) if hasattr(derivation, "latex") else
-                    "\\\\\n".join(line.replace("_", "\\_") for line in
-                                   _entries_text(derivation, args.max_entries)))
-            text = _standalone(body, f"{derivation.kind.replace('_', ' ')} of {net!r}".replace(
-                "_", "\\_"))
-        Path(args.latex).write_text(text)
-        print(f"wrote {args.latex}", file=out)
-        return _pdflatex(args.latex, out) if args.pdf else 0
-    derivation = _derivation(net, args.what, args.loss)
-    print(f"{derivation.kind} of {net!r}" + (f", loss {args.loss}" if derivation.loss else "")
-          + f": {derivation.shape[0]} x {derivation.shape[1]}", file=out)
-    for line in _entries_text(derivation, args.max_entries):
-        print("  " + line, file=out)
-    return 0
+    if args.what == "all" and args.form is not None:
+        raise symnet.SymnetError("--what all writes both forms, entries and matrices: leave out "
+                                 "--form")
+    if not args.latex:
+        derivation = _derivation(net, args.what, args.loss)
+        print(f"{derivation.kind} of {net!r}" + (f", loss {args.loss}" if derivation.loss else "")
+              + f": {derivation.shape[0]} x {derivation.shape[1]}", file=out)
+        for line in _entries_text(derivation, args.max_entries):
+            print("  " + line, file=out)
+        return EXIT_OK
+    if args.what == "all":
+        text = symnet.latex_document(net, args.loss, max_entries=args.max_entries,
+                                     n_samples=args.samples)
+    else:
+        text = derivation_document(_derivation(net, args.what, args.loss),
+                                   form=args.form or "entries", max_entries=args.max_entries,
+                                   n_samples=args.samples)
+    try:
+        args.latex.write_text(text)
+    except OSError as error:
+        raise symnet.SymnetError(f"cannot write {str(args.latex)!r}: {error.strerror}") from None
+    print(f"wrote {args.latex}", file=out)
+    return _pdflatex(args.latex, out) if args.pdf else EXIT_OK
 
 
+# -- check and verify ------------------------------------------------------------------
 def _random_data(net, loss, seed, n):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, net.sizes[0]))
@@ -216,15 +330,13 @@ def check(args, out=None):
     """``symnet check``: compare a derivation with numerical derivatives at a random point."""
     out = out or sys.stdout
     import symnet
-    if not hasattr(symnet, "check"):
-        raise symnet.SymnetError("this symnet has no numerical checker (symnet.check)")
     net = _network(args)
     derivation = _derivation(net, args.what, args.loss)
     X, w, T = _random_data(net, args.loss, args.seed, args.samples)
     report = symnet.check(derivation, X, w, T if derivation.needs_targets else None,
                           method=args.method)
     print(report, file=out)
-    return 0 if report.passed else 1
+    return EXIT_OK if report.passed else EXIT_REFUTED
 
 
 def verify(args, out=None):
@@ -234,58 +346,153 @@ def verify(args, out=None):
     net = _network(args)
     result = symnet.verify(args.formula, args.of, net=net, loss=args.loss, seed=args.seed)
     print(result, file=out)
-    return 0 if result.equal else 1
+    return EXIT_OK if result.equal else EXIT_REFUTED
+
+
+# -- the parser ------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with its error messages (which quote what the user typed) made printable."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)}\n")
+
+
+def _epilog(*examples):
+    lines = ["examples:"] + [f"  {example}" for example in examples]
+    return "\n".join(lines) + "\n\n" + EXIT_STATUS
+
+
+# Every example below is run by tests/test_cli_errors.py; "# exit N" states its status.
+DERIVE_EXAMPLES = (
+    "symnet derive 3-4-2 --what gradient",
+    "symnet derive 3-4-2 --what hessian --max-entries 5",
+    "symnet derive 3-4-2 --what gradient --latex gradient.tex --pdf",
+    "symnet derive 3-4-2 --what param_jacobian --samples 94 --latex lm.tex",
+    "symnet derive 2-2-2 --hidden sigmoid --output sigmoid --what all --max-entries all "
+    "--latex net.tex",
+)
+CHECK_EXAMPLES = (
+    "symnet check 3-4-2 --what hessian",
+    "symnet check 2-3-1 --hidden relu --what param_jacobian --method richardson --seed 1",
+    "symnet check 2-2-1 --output sigmoid --loss cross_entropy --method complex",
+)
+VERIFY_EXAMPLES = (
+    'symnet verify "delta_2^(1)*x_1" --of "dE/dw_21^(1)" --net 3-4-2',
+    'symnet verify "(1 - z_2^(1)^2)*(w_12^(2)*(y_1 - t_1) + w_22^(2)*(y_2 - t_2))*x_1" '
+    '--of "dE/dw_21^(1)" --net 3-4-2',
+    'symnet verify "y_1 - t_1" --of "delta_1^(2)" --net 2-2-1',
+    'symnet verify "delta_2^(1)*x_2" --of "dE/dw_21^(1)" --net 3-4-2   # refuted: exit 1',
+)
+
+
+def _add_network_options(parser, positional=True):
+    if positional:
+        parser.add_argument("net", help="layer sizes, e.g. 3-4-2 (inputs-hidden-outputs)")
+    else:
+        parser.add_argument("--net", required=True, help="layer sizes, e.g. 3-4-2")
+    parser.add_argument("--hidden", default="tanh",
+                        help="hidden activation, or one per hidden layer: tanh,relu (default tanh)")
+    parser.add_argument("--output", default="linear", help="output activation (default linear)")
+    parser.add_argument("--loss", default="sse", help="sse or cross_entropy (default sse)")
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
         prog="symnet", description="Exact derivatives of neural networks, symbolically.",
-        epilog="exit status: 0 success, 1 refuted / failed checks, 2 bad arguments")
+        epilog=_epilog("symnet demo", DERIVE_EXAMPLES[0], CHECK_EXAMPLES[0], VERIFY_EXAMPLES[0]),
+        formatter_class=raw)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("demo", help="derive and check a 3-4-2 network (the default)")
+    commands.add_parser("demo", help="derive and check a 3-4-2 network (the default)",
+                        description="Derive every derivative of a 3-4-2 tanh network and check "
+                                    "it against central differences.",
+                        epilog=_epilog("symnet demo"), formatter_class=raw)
 
     p = commands.add_parser("derive", help="print a derivation or write it as LaTeX/PDF",
-                            description="Derive a network's derivative symbolically.")
+                            description="Derive a network's derivative symbolically.",
+                            epilog=_epilog(*DERIVE_EXAMPLES), formatter_class=raw)
     _add_network_options(p)
     p.add_argument("--what", default="gradient", choices=WHAT + ("all",),
                    help="which derivative (all: the whole document, needs --latex)")
-    p.add_argument("--latex", metavar="FILE.tex", help="write a standalone LaTeX document")
+    p.add_argument("--latex", metavar="FILE.tex", type=_tex_path,
+                   help="write a standalone LaTeX document (it breaks across pages)")
     p.add_argument("--pdf", action="store_true", help="also run pdflatex on it")
-    p.add_argument("--form", default="entries", choices=("entries", "matrix"),
-                   help="LaTeX layout: entry by entry or layer-by-layer matrices")
-    p.add_argument("--max-entries", type=int, default=60, help="entries printed (default 60)")
+    p.add_argument("--form", choices=("entries", "matrix"),
+                   help="LaTeX layout: entry by entry (default) or layer-by-layer matrices")
+    p.add_argument("--max-entries", type=_max_entries, default=60, metavar="N|all",
+                   help="entries shown per list (default 60; all: every entry)")
+    p.add_argument("--samples", type=_positive_int, metavar="N",
+                   help="N of the Levenberg-Marquardt layout (N K) x W of param_jacobian "
+                        "and all (default 5, stated in the document)")
 
     p = commands.add_parser("check", help="compare a derivation with numerical derivatives",
-                            description="Check a derivation numerically at a random point.")
+                            description="Check a derivation numerically at a random point.",
+                            epilog=_epilog(*CHECK_EXAMPLES), formatter_class=raw)
     _add_network_options(p)
     p.add_argument("--what", default="gradient", choices=WHAT)
     p.add_argument("--method", default="central", choices=("central", "richardson", "complex"))
-    p.add_argument("--seed", type=int, default=0, help="seed of the random point (default 0)")
-    p.add_argument("--samples", type=int, default=3, help="number of samples (default 3)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random point (default 0)")
+    p.add_argument("--samples", type=_positive_int, default=3,
+                   help="number of samples (default 3)")
 
     p = commands.add_parser(
-        "verify", help="check a hand-derived formula", description=(
-            "Verify a formula (plain text or LaTeX) against an entry of a derivation. "
-            'Example: symnet verify "delta_2^(1)*x_1" --of "dE/dw_21^(1)" --net 3-4-2'))
-    p.add_argument("formula", help='e.g. "(y_1 - t_1)*w_11^(2)*(1 - z_1^(1)^2)*x_1"')
+        "verify", help="check a hand-derived formula",
+        description="Verify a formula (plain text or LaTeX) against an entry of a derivation.",
+        epilog=_epilog(*VERIFY_EXAMPLES), formatter_class=raw)
+    p.add_argument("formula", help='plain text or LaTeX, e.g. "delta_2^(1)*x_1"')
     p.add_argument("--of", required=True, metavar="TARGET",
                    help='e.g. "dE/dw_21^(1)", "delta_1^(1)", "J_12", "H[w_11^(1), b_1^(2)]"')
     _add_network_options(p, positional=False)
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random points (default 0)")
     return parser
 
 
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's final flush meets no closed pipe.
+
+    The recipe of the Python documentation (signal module, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # stdout is not a file (captured in a test): nothing to do
+        pass
+
+
 def main(argv=None):
-    """Entry point of the ``symnet`` console script; returns the exit status."""
+    """Entry point of the ``symnet`` console script; returns the exit status (``EXIT_STATUS``)."""
+    out, err = _Printable(sys.stdout), _Printable(sys.stderr)
+    try:
+        status = _run(argv, out, err)
+        sys.stdout.flush()   # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+
+
+def _run(argv, out, err):
     from .errors import SymnetError
     try:
         args = _parser().parse_args(argv)
     except SystemExit as stop:  # --help (0) or an argparse usage error (2)
         return stop.code
+    commands = {"derive": derive, "check": check, "verify": verify}
     try:
         if args.command in (None, "demo"):
-            return demo()
-        return {"derive": derive, "check": check, "verify": verify}[args.command](args)
+            return demo(out)
+        return commands[args.command](args, out)
     except SymnetError as error:
-        print(f"symnet: error: {error}", file=sys.stderr)
-        return 2
+        print(f"symnet: error: {as_flags(str(error))}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("symnet: interrupted", file=err)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except Exception as error:  # noqa: BLE001 - anything else is a bug, and says so
+        print(f"symnet: internal error, a bug in symnet: {type(error).__name__}: {error}\n"
+              "Please report it with the command that caused it and this traceback:", file=err)
+        print("".join(traceback.format_exception(error)), file=err, end="")
+        return EXIT_BUG

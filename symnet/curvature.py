@@ -36,8 +36,8 @@ import numpy as np
 import sympy as sp
 
 from . import engine
-from ._size import check_entries
-from ._validate import check_inputs, check_params, check_targets
+from ._size import check_curvature_report, check_entries
+from ._validate import check_inputs, check_number, check_params, check_targets
 from .backprop import _named, hidden_derivative, output_block
 from .derivation import Derivation
 from .errors import SymnetError
@@ -45,7 +45,8 @@ from .hessian import hessian
 from .hvp import (HessianVectorProduct, direction_symbol, hessian_vector_product, r_operator,
                   r_symbol, seed_partials)
 from .input_hessian import InputHessian, input_hessian, input_tangent_symbol
-from .losses import get_loss
+from .losses import get_loss, softmax_jacobian_derivative
+from .numerics import softmax_centred, softmax_jacobian
 
 __all__ = ["GaussNewtonWarning", "POOR_GAUSS_NEWTON", "hessian_residual", "hessian_split",
            "HessianSplit", "CurvatureReport", "curvature_report", "hessian_vector_product",
@@ -113,27 +114,23 @@ class _ResidualPseudoLoss:
         self.loss = loss
 
     def _r(self, A, Y, T, dh):
-        if self.loss.jacobian_of == "y":
-            return Y - T
-        return self.loss.delta(A, Y, T, dh)
+        return self.loss.residual(A, Y, T)  # y - t (sse) or delta^(L) (cross-entropy), stably
 
     def delta(self, A, Y, T, dh):
         r = self._r(A, Y, T, dh)
         if self.loss.jacobian_of == "a":
             return r
         if self.loss.output == "softmax":
-            return Y * (r - np.sum(r * Y, axis=1, keepdims=True))
+            return Y * softmax_centred(Y, r)  # J r, J the softmax Jacobian
         return r * dh
 
     def r_delta(self, A, Y, T, dh, d2h, RA):
         r = self._r(A, Y, T, dh)
         if self.loss.jacobian_of == "a":
             return np.zeros_like(RA)
-        if self.loss.output == "softmax":
-            Yp, rp = Y[:, None, :], r[:, None, :]
-            RY = Yp * (RA - np.sum(Yp * RA, axis=2, keepdims=True))
-            return (RY * (rp - np.sum(rp * Yp, axis=2, keepdims=True))
-                    - Yp * np.sum(rp * RY, axis=2, keepdims=True))
+        if self.loss.output == "softmax":  # R{J} r with r fixed, R{y} = J R{a}
+            RY = np.einsum("nkm,npm->npk", softmax_jacobian(Y), RA)
+            return softmax_jacobian_derivative(Y, r, RY)
         return (r * d2h)[:, None, :] * RA
 
 
@@ -172,27 +169,44 @@ def hessian_residual(net, loss):
 
 
 # -- numbers at a point -----------------------------------------------------------------
-def _spectrum(matrix):
-    """Ascending eigenvalues, condition number |lambda|max/|lambda|min, negative count.
+@dataclass(frozen=True)
+class _Spectrum:
+    values: np.ndarray
+    condition: float
+    negative: int
+    zero: int
+    tolerance: float
 
-    An eigenvalue counts as negative below -W eps max|lambda| (round-off makes a
-    positive semidefinite matrix show tiny negative ones); the condition number is
-    inf when the smallest |lambda| is below that same tolerance (singular).
+
+def _spectrum(matrix):
+    """Ascending eigenvalues of the symmetric part, and what can be told apart from 0.
+
+    A symmetric eigensolver returns each eigenvalue with an error up to about
+    W eps ||H||_2 (backward stable: the eigenvalues of H + E with ||E||_2 <= p(W) eps
+    ||H||_2, Golub and Van Loan, sec. 8.4), so an eigenvalue with |lambda| below
+    that tolerance is 0 within rounding: neither negative nor positive. A
+    rank-deficient positive semidefinite matrix shows such eigenvalues of either
+    sign. Below -tolerance an eigenvalue is negative; the condition number is
+    inf when any eigenvalue is 0 within rounding (singular).
     """
-    values = np.linalg.eigvalsh(matrix)
-    largest = np.max(np.abs(values)) if values.size else 0.0
+    values = np.linalg.eigvalsh(0.5 * (matrix + matrix.T))
+    largest = float(np.max(np.abs(values))) if values.size else 0.0  # ||H||_2
     tolerance = matrix.shape[0] * np.finfo(float).eps * largest
-    smallest = np.min(np.abs(values))
-    condition = np.inf if smallest <= tolerance else largest / smallest
-    return values, float(condition), int(np.sum(values < -tolerance))
+    zero = np.abs(values) <= tolerance
+    condition = np.inf if zero.any() else largest / float(np.min(np.abs(values)))
+    return _Spectrum(values, float(condition), int(np.sum(values < -tolerance)),
+                     int(np.sum(zero)), float(tolerance))
 
 
 @dataclass(frozen=True)
 class CurvatureReport:
     """Exact Hessian, Gauss-Newton matrix and residual term at one point, with their spectra.
 
-    ``relative_difference`` is ||H - GN||_F / ||H||_F; eigenvalues are ascending;
-    ``*_negative`` counts eigenvalues below -W eps max|lambda| (a saddle has some).
+    ``relative_difference`` is ||H - GN||_F / ||H||_F; eigenvalues are ascending.
+    ``*_tolerance`` is the eigensolver's rounding error W eps ||.||_2; ``*_zero``
+    counts the eigenvalues with |lambda| within it (0 within rounding: a
+    rank-deficient Gauss-Newton matrix has W - rank of them), ``*_negative`` those
+    below -tolerance (a saddle has some; a Gauss-Newton matrix never does).
     """
 
     hessian: np.ndarray = field(repr=False)
@@ -205,6 +219,10 @@ class CurvatureReport:
     gauss_newton_condition: float
     hessian_negative: int
     gauss_newton_negative: int
+    hessian_zero: int
+    gauss_newton_zero: int
+    hessian_tolerance: float
+    gauss_newton_tolerance: float
     threshold: float = POOR_GAUSS_NEWTON
 
     @property
@@ -219,7 +237,10 @@ class CurvatureReport:
                 ("condition number", f"{self.hessian_condition: .4g}",
                  f"{self.gauss_newton_condition: .4g}"),
                 ("negative eigenvalues", f" {self.hessian_negative}",
-                 f" {self.gauss_newton_negative}")]
+                 f" {self.gauss_newton_negative}"),
+                ("zero within rounding", f" {self.hessian_zero}", f" {self.gauss_newton_zero}"),
+                ("  |lambda| <=", f"{self.hessian_tolerance: .2g}",
+                 f"{self.gauss_newton_tolerance: .2g}")]
         verdict = ("poor: the residual term matters here" if self.poor
                    else "good: the residual term is small here")
         lines = [f"Curvature at a point (W = {len(H)})",
@@ -227,7 +248,16 @@ class CurvatureReport:
         lines += [f"  {name:22s}{a:>14s}{b:>14s}" for name, a, b in rows]
         lines.append(f"  ||H - GN||_F / ||H||_F = {self.relative_difference:.3g} "
                      f"(threshold {self.threshold:g}; {verdict})")
+        lines.append("  (0 within rounding: |lambda| <= W eps ||.||_2, the eigensolver's error)")
         return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"<CurvatureReport W={len(self.hessian_eigenvalues)}: H negative "
+                f"{self.hessian_negative}, zero {self.hessian_zero} "
+                f"(|lambda| <= {self.hessian_tolerance:.2g}); GN negative "
+                f"{self.gauss_newton_negative}, zero {self.gauss_newton_zero} "
+                f"(|lambda| <= {self.gauss_newton_tolerance:.2g}); ||H - GN||_F / ||H||_F = "
+                f"{self.relative_difference:.3g}>")
 
 
 def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
@@ -251,16 +281,19 @@ def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
     X, single = check_inputs(net, X, allow_complex=False)
     w = check_params(net, w)
     T = check_targets(net, T, X.shape[0], single)
+    threshold = check_number("threshold", threshold, nonnegative=True, example=POOR_GAUSS_NEWTON)
+    check_curvature_report(net, X.shape[0])  # dense W x W matrices: refuse up front if too large
     H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(net.n_params))
     GN = engine.gauss_newton_values(net, loss, X, w, T)
     residual = _residual_values(net, loss, X, w, T)
     norm = np.linalg.norm(H)
     difference = np.linalg.norm(H - GN)
     relative = float(difference / norm) if norm > 0 else (0.0 if difference == 0 else np.inf)
-    H_values, H_condition, H_negative = _spectrum(H)
-    G_values, G_condition, G_negative = _spectrum(GN)
-    report = CurvatureReport(H, GN, residual, relative, H_values, G_values, H_condition,
-                             G_condition, H_negative, G_negative, threshold)
+    H_spectrum, G_spectrum = _spectrum(H), _spectrum(GN)
+    report = CurvatureReport(
+        H, GN, residual, relative, H_spectrum.values, G_spectrum.values, H_spectrum.condition,
+        G_spectrum.condition, H_spectrum.negative, G_spectrum.negative, H_spectrum.zero,
+        G_spectrum.zero, H_spectrum.tolerance, G_spectrum.tolerance, threshold)
     if report.poor:
         warnings.warn(f"the Gauss-Newton matrix differs from the exact Hessian by "
                       f"{relative:.3g} of its size (||H - GN||_F / ||H||_F > {threshold:g}); "

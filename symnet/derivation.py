@@ -18,8 +18,9 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
+from . import rewriting
 from ._size import check_expansion
-from ._validate import check_inputs, check_params, check_targets
+from ._validate import check_finite_result, check_inputs, check_params, check_targets
 from .errors import SymnetError
 
 __all__ = ["Derivation"]
@@ -161,9 +162,13 @@ class Derivation:
     # -- symbolic forms --------------------------------------------------------
     @cached_property
     def substitution(self):
-        """Every named symbol (network and derivation) -> its expression in x, w, b, t."""
+        """Every named symbol (network and derivation) -> its expression in x, w, b, t.
+
+        Softmax outputs are written ``softmax(k, a_1, ..., a_K)`` (see
+        ``symnet.rewriting.substitution``), so the expanded forms print without overflow.
+        """
         check_expansion(self.net, len(self.named))
-        return self.net.substitute(self.definitions)
+        return rewriting.substitution(self.net, self.definitions)
 
     @cached_property
     def matrix(self):
@@ -195,27 +200,24 @@ class Derivation:
         otherwise.
         """
         X, w, T, single = self._arrays(X, w, T)
-        result = self._evaluator(X, w, T)
+        # A non-finite entry from finite, validated inputs is float64 overflow, never a value.
+        result = check_finite_result(f"the {self.kind.replace('_', ' ')}", self._evaluator(X, w, T))
         return result[0] if single and not self.summed else result
 
     @cached_property
     def _entry_functions(self):
-        ordered = list(self.all_definitions.items())
-        compiled = []
-        for name, value in ordered:
-            arguments = sorted(value.free_symbols, key=lambda s: s.name)
-            compiled.append((name, arguments, sp.lambdify(arguments, value, "numpy")))
-        # All entries in one function, with common subexpressions computed once
-        # (the R-operator entries of a Hessian share most of their terms).
-        arguments = sorted(self.named.free_symbols, key=lambda s: s.name)
-        entries = (arguments, sp.lambdify(arguments, list(self.named), "numpy", cse=True))
-        return compiled, entries
+        # Every definition, then all entries in one function with common subexpressions
+        # computed once (the R-operator entries of a Hessian share most of their terms),
+        # printed in stable form (symnet.rewriting).
+        return rewriting.compile_named(self.net, self.definitions, list(self.named))
 
     def evaluate_entries(self, X, w, T=None):
         """The same as ``evaluate``, computed entry by entry from the named form.
 
         Slow (one lambdified expression per intermediate and per entry) and
-        independent of the matrix form, so the two can be compared.
+        independent of the matrix form, so the two can be compared. Each expression
+        is printed in the stable form of ``symnet.rewriting`` (1 - sigma(a) as
+        sigma(-a), ...), so it keeps its digits where the textbook form would not.
         """
         X, w, T, single = self._arrays(X, w, T)
         N = X.shape[0]
@@ -223,13 +225,9 @@ class Derivation:
         values.update(zip(self.net.params, w))
         if T is not None:
             values.update(zip(self.net.targets, T.T))
-        definitions, entries = self._entry_functions
-        for name, arguments, function in definitions:
-            values[name] = np.broadcast_to(function(*[values[a] for a in arguments]), (N,))
         out = np.empty((N,) + self.shape)
         flat = out.reshape(N, -1)
-        arguments, function = entries
-        for index, value in enumerate(function(*[values[a] for a in arguments])):
+        for index, value in enumerate(self._entry_functions(values, N)):
             flat[:, index] = value
         if self.kind == "gradient":
             return out.sum(axis=0)[:, 0]

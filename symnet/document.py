@@ -1,10 +1,17 @@
-r"""A standalone LaTeX document of a network's derivatives, with numeric spot checks.
+r"""Standalone LaTeX documents of a network's derivatives, with numeric spot checks.
 
-``latex_document`` writes an ``article`` that compiles with ``pdflatex`` using
-only ``amsmath`` and ``geometry`` (both in Debian's ``texlive-latex-base``): the
-network and its notation, the forward pass, the deltas, the gradient, both
-Jacobians and the Hessian (Gauss-Newton and residual terms apart), each block
-followed by its values at a stated point, computed by ``derivation.evaluate``.
+Both compile with ``pdflatex`` using only ``amsmath`` and ``geometry`` (both in
+Debian's ``texlive-latex-base``), and break across pages: every block is an
+``align*`` under ``\allowdisplaybreaks``, so a long derivation continues on the
+next page instead of running off the bottom of one. Every entry is tagged on the
+right with its plain-text name (``dE/dw_21^(1)``, ``H[w_11^(1), b_2^(2)]``), as
+``symnet check`` reports it.
+
+* ``derivation_document`` sets one derivation (``symnet derive --latex``);
+* ``latex_document`` writes the whole article: the network and its notation, the
+  forward pass, the deltas, the gradient, both Jacobians and the Hessian
+  (Gauss-Newton and residual terms apart), each block followed by its values at a
+  stated point, computed by ``derivation.evaluate``.
 
 The default point is the worked example of ``REFERENCE.md`` for a 2-2-2 logistic
 network with sum-of-squares error (E = 0.298371109); any other network gets a
@@ -33,10 +40,13 @@ from .hessian import hessian
 from .latex_print import omitted, take
 from .losses import get_loss
 
-__all__ = ["latex_document", "default_point"]
+__all__ = ["latex_document", "derivation_document", "default_point"]
 
 HESSIAN_SYMBOLIC_LIMIT = 64   # W above which the document shows Hessian entries numerically only
 MAX_PARAMS_LISTED = 40
+# A spot-check residual R = H - G (two computed numbers) this small against max(|H|, |G|)
+# is rounding, not a value of R: both are sums of O(W) float64 products.
+ROUNDING_LEVEL = 64 * np.finfo(float).eps
 
 # REFERENCE.md's worked example (Mazur's): x, t, W^(1), b^(1), W^(2), b^(2).
 WORKED_EXAMPLE = {
@@ -52,6 +62,13 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5ex}
 """
+
+_TAGS_NOTE = (r"Each entry is named on the right in plain text, as \texttt{symnet check} reports "
+              r"it; the names of derivatives are also the targets of \texttt{symnet verify --of}.")
+
+_KIND_TITLES = {"gradient": "Gradient", "input_jacobian": "Input Jacobian",
+                "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
+                "gauss_newton": "Gauss-Newton matrix"}
 
 _LOSS_TEXT = {
     "sse": r"E_n = \tfrac{1}{2} \sum_k (y_k - t_k)^2",
@@ -135,7 +152,51 @@ def _spot(where_text, block):
     return rf"\paragraph{{Spot check}} at {where_text}:" + "\n" + block
 
 
-def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_samples=5,
+def derivation_document(derivation, path=None, *, form="entries", max_entries=lx.MAX_ENTRIES,
+                        n_samples=None, title=None):
+    r"""A standalone ``.tex`` document of one derivation, breaking across pages.
+
+    The sections of ``derivation.latex()`` (forward pass, recursions, entries), each
+    set as an ``align*`` that may break between rows, every entry tagged with its name.
+
+    Parameters
+    ----------
+    derivation : Derivation
+    path : str or Path, optional
+        Where to write the document (it is returned either way).
+    form : {"entries", "matrix"}
+    max_entries : int or None
+        Entries (and definitions) shown per list; None shows all.
+    n_samples : int, optional
+        N of a parameter Jacobian's Levenberg-Marquardt layout (default 5, stated).
+    title : str, optional
+
+    Examples
+    --------
+    >>> import symnet
+    >>> text = derivation_document(symnet.gradient(symnet.MLP([1, 1, 1]), "sse"))
+    >>> text.count(r"\begin{align*}"), r"\tag*{\texttt{dE/db\char95{}1\char94{}(2)}}" in text
+    (4, True)
+    """
+    sections = lx.derivation_sections(derivation, form, max_entries=max_entries,
+                                      n_samples=n_samples, tags=form == "entries")
+    title = title or _title(derivation.net, derivation.loss, derivation.kind)
+    parts = [_PREAMBLE, rf"\title{{{title}}}", r"\date{}", r"\begin{document}", r"\maketitle"]
+    if form == "entries":
+        parts.append(_TAGS_NOTE)
+    for heading, rows in sections:
+        parts += [rf"\section*{{{heading}}}", _align(rows)]
+    parts.append(r"\end{document}")
+    return _written("\n".join(parts) + "\n", path)
+
+
+def _written(text, path):
+    if path is not None:
+        Path(path).write_text(text)
+    return text
+
+
+def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_samples=None,
                    seed=0, title=None):
     r"""A standalone ``.tex`` document of every derivative of ``net`` under ``loss``.
 
@@ -148,11 +209,13 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
     point : (x, w, t) or dict, optional
         One sample and parameter vector for the spot checks; default
         ``default_point``.
-    max_entries : int
-        Entries and values shown per list; the rest are counted as omitted, so a
-        big network still gives a document of bounded size.
-    n_samples : int
-        N in the Levenberg-Marquardt Jacobian's shape (N K) x W.
+    max_entries : int or None
+        Entries and values shown per list (default 12); the rest are counted as
+        omitted, so a big network still gives a document of bounded size. None
+        shows every entry.
+    n_samples : int, optional
+        N in the Levenberg-Marquardt Jacobian's shape (N K) x W; without it the
+        document uses N = 5 and says that this N is the default.
     seed : int
         Seed of the random point when no point is given.
     title : str, optional
@@ -173,11 +236,12 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
     ['E &= 0.427104534']
     """
     loss = get_loss(loss, net)
+    lx.check_max_entries(max_entries)
     x, w, t, where = default_point(net, loss, seed) if point is None else _given_point(net, point)
     X, T = x[None, :], t[None, :]
     wrap = {"max_entries": max_entries}
     parts = [_PREAMBLE, rf"\title{{{title or _title(net, loss)}}}", r"\date{}",
-             r"\begin{document}", r"\maketitle"]
+             r"\begin{document}", r"\maketitle", _TAGS_NOTE]
     parts += _network_section(net, loss, x, w, t, where)
     parts += _forward_section(net, loss, X, w, T, max_entries)
     grad = gradient(net, loss.name)
@@ -188,24 +252,25 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
               _align(lx.delta_rows(grad, "matrix", **wrap)),
               _spot("the point (one sample, so $\\delta_j^{(l)} = \\partial E / \\partial b_j^{(l)}$)",
                     _values_block(_delta_values(net, g), max_entries))]
-    parts += [r"\section{Gradient}", _align(lx.entry_rows(grad, **wrap)), "In matrix form:",
+    parts += [r"\section{Gradient}", _align(lx.entry_rows(grad, tags=True, **wrap)),
+              "In matrix form:",
               _align(lx.GRADIENT_MATRIX),
               _spot("the point", _values_block(
                   [(lx.partial("E", p), v) for p, v in zip(net.params, g)], max_entries))]
     parts += _jacobian_sections(net, X, w, max_entries, n_samples)
     parts += _hessian_section(net, loss, X, w, T, max_entries)
     parts.append(r"\end{document}")
-    text = "\n".join(parts) + "\n"
-    if path is not None:
-        Path(path).write_text(text)
-    return text
+    return _written("\n".join(parts) + "\n", path)
 
 
-def _title(net, loss):
+def _title(net, loss, kind=None):
+    """"Derivatives of a 3-4-2 network (tanh / linear, sum-of-squares error)", or of one kind."""
     names = " / ".join(a.name for a in net.activations)
-    loss_name = {"sse": "sum-of-squares", "cross_entropy": "cross-entropy"}[loss.name]
+    loss_name = ({"sse": "sum-of-squares", "cross_entropy": "cross-entropy"}.get(
+        loss.name, loss.name.replace("_", " ")) + " error") if loss is not None else ""
     sizes = "-".join(str(n) for n in net.sizes)
-    return f"Derivatives of a {sizes} network ({names}, {loss_name} error)"
+    what = _KIND_TITLES[kind] if kind else "Derivatives"
+    return f"{what} of a {sizes} network ({', '.join(filter(None, [names, loss_name]))})"
 
 
 def _network_section(net, loss, x, w, t, where):
@@ -235,8 +300,11 @@ def _network_section(net, loss, x, w, t, where):
         _align(lx.derivative_rows(net)),
         rf"The spot checks below are at {where}:", _align(point_rows),
         r"Numbers are printed to 9 significant digits.",
-        ((r"Parameter vector: $\mathbf{w} = (" + ", ".join(number(v) for v in w[:MAX_PARAMS_LISTED])
-          + (r", \dots" if more else "") + ")$.") if len(point_rows) < L + 1 else ""),
+        # \allowbreak: TeX breaks inline math only at relations and operators, not commas
+        # ragged right, so that a line of numbers need not be stretched to the margin
+        ((r"{\raggedright Parameter vector: $\mathbf{w} = (" + r", \allowbreak ".join(
+            number(v) for v in w[:MAX_PARAMS_LISTED])
+          + (r", \dots" if more else "") + r")$.\par}") if len(point_rows) < L + 1 else ""),
     ]
 
 
@@ -272,11 +340,17 @@ def _jacobian_sections(net, X, w, max_entries, n_samples):
     B = jpar.evaluate(X, w)[0]
     K, D = J.shape
     sens = lx.sensitivity_rows(net, jin.intermediates["dy/da"], jin.definitions, **wrap)
-    corners = lx.lm_corners(jpar, n_samples)
+    corners = lx.lm_corners(jpar, n_samples or lx.N_SAMPLES)
+    N = corners["shape"][0] // K
+    corner_values = [(rf"J_{{1,1}} = {lx.partial('y_1', net.params[0])}", B[0, 0]),
+                     (rf"J_{{{K},{net.n_params}}} = {lx.partial(f'y_{{{K}}}', net.params[-1])}",
+                      B[-1, -1])]
+    values = [(lx.partial(f"y_{{{k + 1}}}", p), B[k, c]) for k in range(K)
+              for c, p in enumerate(net.params)]
     return [
         r"\section{Input Jacobian}",
         r"$J_{ki} = \partial y_k / \partial x_i$ by backpropagating $\partial y_k / \partial a_j^{(l)}$.",
-        _align(sens), _align(lx.entry_rows(jin, **wrap)), "In matrix form:",
+        _align(sens), _align(lx.entry_rows(jin, tags=True, **wrap)), "In matrix form:",
         _align(lx.sensitivity_rows(net, None, {}, "matrix") + lx.INPUT_JACOBIAN_MATRIX),
         _spot("the point", _align([rf"J &= {_matrix(J)}"]) if max(K, D) <= lx.SMALL_LAYER
               else _values_block([(f"J_{{{k + 1},{i + 1}}}", J[k, i]) for k in range(K)
@@ -287,26 +361,42 @@ def _jacobian_sections(net, X, w, max_entries, n_samples):
         r"as the input Jacobian. Stacking $N$ samples (rows sample-major, columns in parameter order) "
         r"gives the Levenberg-Marquardt Jacobian; what goes in its corners:",
         _align(lx.lm_rows(jpar, n_samples)),
-        _align(lx.entry_rows(jpar, **wrap)), "In matrix form:", _align(lx.PARAM_JACOBIAN_MATRIX),
+        _align(lx.entry_rows(jpar, tags=True, **wrap)), "In matrix form:",
+        _align(lx.PARAM_JACOBIAN_MATRIX),
         _spot(r"the point (one sample, so $N = 1$ and $J = B_1$)", _values_block(
-            [(rf"J_{{1,1}} = {lx.partial('y_1', net.params[0])}", B[0, 0]),
-             (rf"J_{{{K},{net.n_params}}} = {lx.partial(f'y_{{{K}}}', net.params[-1])}", B[-1, -1])]
-            + [(lx.partial(f"y_{{{k + 1}}}", p), B[k, c]) for k in range(K)
-               for c, p in enumerate(net.params)], max_entries + 2)),
-        rf"(With $N = {n_samples}$ the corners are the same formulas at $\mathbf{{x}}_1$ and "
-        rf"$\mathbf{{x}}_{{{n_samples}}}$; the bottom-right one is "
+            corner_values + values, None if max_entries is None else max_entries + 2)),
+        rf"(With $N = {N}$ the corners are the same formulas at $\mathbf{{x}}_1$ and "
+        rf"$\mathbf{{x}}_{{{N}}}$; the bottom-right one is "
         rf"${lx.tex(corners['bottom_right']['entry'])}$ "
         + ("for every sample.)" if corners["bottom_right"]["entry"].is_number else "there.)"),
     ]
+
+
+def _residual_value(H, G, exact_zero):
+    r"""The spot value of R = H - G: "0 (exact)" where R is identically 0, rounding as such.
+
+    >>> print(_residual_value(0.25, 0.25 + 2 ** -52, exact_zero=False))
+    R \approx 0 \ \text{(rounding level: $\lvert H - G \rvert = 2 \times 10^{-16}$)}
+    >>> print(_residual_value(0.25, 0.125, exact_zero=False))
+    R = 0.125
+    """
+    if exact_zero:
+        return r"R = 0 \ \text{(exact)}"
+    residual = H - G
+    if abs(residual) <= ROUNDING_LEVEL * max(abs(H), abs(G)):
+        size = number(float(f"{abs(residual):.1g}"))
+        return rf"R \approx 0 \ \text{{(rounding level: $\lvert H - G \rvert = {size}$)}}"
+    return rf"R = {number(residual)}"
 
 
 def _hessian_section(net, loss, X, w, T, max_entries):
     W = net.n_params
     parts = [r"\section{Hessian}"]
     if W > HESSIAN_SYMBOLIC_LIMIT:
-        H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(W)[:, :max_entries])
+        shown = W if max_entries is None else min(max_entries, W)
+        H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(W)[:, :shown])
         parts += [rf"With $W = {W}$ the symbolic Hessian has {W * W} entries; only the general "
-                  r"form and numbers are shown.", _align(lx.HESSIAN_MATRIX),
+                  r"form and numbers are shown.", _align(lx.curvature_matrix_rows(loss)),
                   _spot("the point", _values_block(
                       [(lx.partial("E", net.params[p], 2, net.params[q]), H[p, q])
                        for q in range(H.shape[1]) for p in range(q + 1)], max_entries))]
@@ -317,10 +407,11 @@ def _hessian_section(net, loss, X, w, T, max_entries):
     definitions = dict(gauss.definitions)
     sens = symbolic_sensitivities(net, definitions, loss.jacobian_of)
     labels, hidden = take(lx.entry_labels(exact), max_entries)
+    splits = lx.hessian_splits(exact, labels)
     rows = []
     for p, q, lhs in labels:
-        rows.append(rf"{lhs} &= {number(H[p, q])} = {number(G[p, q])} + "
-                    rf"\bigl({number(H[p, q] - G[p, q])}\bigr)")
+        residual = _residual_value(H[p, q], G[p, q], exact_zero=not splits[p, q][1])
+        rows.append(rf"{lhs} &= {number(H[p, q])}, \quad G = {number(G[p, q])}, \quad {residual}")
     if hidden:
         rows.append(omitted(hidden, "values"))
     parts += [
@@ -330,6 +421,10 @@ def _hessian_section(net, loss, X, w, T, max_entries):
         r"triangle ($H$ is symmetric).",
         _align(lx.sensitivity_rows(net, sens, definitions, max_entries=max_entries,
                                    of=loss.jacobian_of)),
-        _align(lx.hessian_rows(exact, max_entries)), "In matrix form:", _align(lx.HESSIAN_MATRIX),
-        _spot(r"the point, as $H = G + R$", _align(rows))]
+        _align(lx.hessian_rows(exact, max_entries, tags=True, splits=splits)), "In matrix form:",
+        _align(lx.curvature_matrix_rows(loss)),
+        _spot(r"the point, as $H$, its Gauss-Newton term $G$ and $R = H - G$. $R$ is 0 (exact) "
+              r"where the residual term above is identically zero; a computed $H - G$ smaller "
+              r"than $64 \varepsilon \max(\lvert H \rvert, \lvert G \rvert)$ is rounding, not a "
+              r"value of $R$, and is printed as such", _align(rows))]
     return parts

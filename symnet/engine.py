@@ -4,8 +4,10 @@ Each function here is the matrix form of a recursion derived in
 ``symnet.backprop`` and ``symnet.hessian``, run on all N samples at once:
 rows of ``A[l]`` are samples, so a layer is one matrix product and the only
 Python loop is over layers. The activations' h'(a) and h''(a) are the SymPy
-derivatives lambdified to NumPy (written in z = h(a) where that is cheaper,
-e.g. tanh'(a) = 1 - z**2).
+derivatives lambdified to NumPy in stable form (``symnet.rewriting``), reusing
+z = h(a) where that keeps every digit (sigma'(a) = z sigma(-a), tanh''(a) =
+-2 z sech^2(a)); the loss's deltas and curvatures come from the output
+pre-activations (``symnet.losses``), so nothing is formed as 1 - (rounded y).
 
 Shapes: X (N, D); A[l], Z[l] (N, n_l); deltas (N, n_l); sensitivities
 G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
@@ -13,6 +15,8 @@ G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
 """
 
 import numpy as np
+
+from .numerics import softmax_jacobian
 
 __all__ = [
     "forward_pass", "layer_derivatives", "error_value", "gradient_values", "gradient_from_deltas",
@@ -24,13 +28,8 @@ _CHUNK_ELEMENTS = 4_000_000  # directional tensors are cut into sample chunks of
 
 
 def forward_pass(net, X, w):
-    """Pre-activations A[l] and values Z[l] for l = 0..L (A[0] is None, Z[0] = X)."""
-    A, Z = [None], [X]
-    for l in range(1, net.n_layers + 1):
-        W, b = net._layer_arrays(w, l)
-        A.append(Z[-1] @ W.T + b)
-        Z.append(net._activate_numpy(l, A[-1]))
-    return A, Z
+    """Pre-activations A[l] and values Z[l] for l = 0..L (A[0] is None, Z[0] = X): the network's one forward pass."""
+    return net.forward_layers(X, w)
 
 
 def layer_derivatives(net, A, Z, second=False):
@@ -89,13 +88,9 @@ def _output_block(net, A, Z, dh, of):
         return np.broadcast_to(np.eye(K), (N, K, K))
     if net.activations[-1].elementwise:
         return dh[L][:, :, None] * np.eye(K)
-    Y = Z[L]
-    block = -Y[:, :, None] * Y[:, None, :]
-    # Diagonal y_k (1 - y_k) with 1 - y_k summed from the other outputs: exact to
-    # rounding even when y_k ~ 1, where 1 - y_k would cancel catastrophically.
-    others = Y @ (1.0 - np.eye(K))
-    block[:, np.arange(K), np.arange(K)] = Y * others
-    return block
+    # y_k (delta_km - y_m), the diagonal's 1 - y_k summed from the other outputs: exact
+    # to rounding even when y_k ~ 1, where 1 - y_k would cancel catastrophically.
+    return softmax_jacobian(Z[L])
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):
@@ -204,7 +199,7 @@ def gauss_newton_values(net, loss, X, w, T):
     total = np.zeros((net.n_params, net.n_params))
     for part in _chunks(net, X.shape[0], net.sizes[-1] * net.n_params // max(net.sizes)):
         B = param_jacobian_values(net, X[part], w, of=loss.jacobian_of)
-        Y = forward_pass(net, X[part], w)[1][-1]
-        weights = loss.gauss_newton_weights(Y, T[part])
+        A, Z = forward_pass(net, X[part], w)
+        weights = loss.gauss_newton_weights(Z[-1], T[part], A[-1])
         total += np.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
     return total

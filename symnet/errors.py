@@ -4,7 +4,7 @@ Every message says what was received, what was expected and, where it helps,
 what to do instead.
 """
 
-__all__ = ["SymnetError", "TooLargeError"]
+__all__ = ["SymnetError", "TooLargeError", "NumericalOverflowError"]
 
 
 class SymnetError(ValueError):
@@ -37,4 +37,29 @@ class TooLargeError(SymnetError):
     ... except symnet.TooLargeError as error:
     ...     print(str(error)[:60])
     the Hessian of a network with W = 8970 parameters has 80,460
+    """
+
+
+class NumericalOverflowError(SymnetError, FloatingPointError):
+    """A value overflowed float64 although every input was finite: no number is returned.
+
+    Raised when the forward pass produces an infinite or NaN pre-activation or
+    unit value from finite X and w (a sum of products past 1.8e308, or inf - inf),
+    or a result overflows. Such a value is not a derivative of anything: a tanh
+    unit would turn it into +-1 and its slope into 0, a finite number that may
+    be wrong. The message names the quantity, the layer and the sample.
+
+    It is also a ``FloatingPointError``, the exception NumPy raises under
+    ``np.errstate(over="raise")``, so code that treats overflow as a signal (a
+    training loop watching for divergence) catches both alike.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([2, 1])                          # y = w_11 x_1 + w_12 x_2 + b_1
+    >>> try:                                              # 1e308 + 1e308 overflows
+    ...     net.forward([1e308, 1e308], [1.0, 1.0, 0.0])
+    ... except symnet.NumericalOverflowError as error:
+    ...     print(str(error)[:62])
+    the pre-activation a_1^(1) overflowed float64 (it is inf) at s
     """

@@ -1,7 +1,9 @@
 """The error function itself, evaluated: the quantity the gradient and Hessian differentiate."""
 
+import numpy as np
+
 from . import engine
-from ._validate import check_inputs, check_params, check_targets
+from ._validate import check_finite_result, check_inputs, check_params, check_targets
 from .losses import get_loss
 
 __all__ = ["loss_value"]
@@ -25,4 +27,7 @@ def loss_value(net, loss, X, w, T):
     X, single = check_inputs(net, X, allow_complex=True)
     w = check_params(net, w, allow_complex=True)
     T = check_targets(net, T, X.shape[0], single)
-    return engine.error_value(net, loss, X, w, T)
+    value = engine.error_value(net, loss, X, w, T)
+    if isinstance(value, complex):  # complex step: its own checks judge the imaginary part
+        return value
+    return float(check_finite_result("the error E", np.asarray(value)))

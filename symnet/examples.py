@@ -9,6 +9,8 @@ lesson, a test and a docstring that say "the 3-4-2 network" mean the same one.
 * ``network`` builds a zoo entry by name; ``ZOO`` lists them.
 * ``regression_data``, ``xor_data`` and ``digits`` are small data sets
   made here or shipped inside a package (no download).
+* ``curve_problem`` is a 1-10-1 curve fit with a stationary point built in, for
+  training and curvature experiments.
 
 Examples
 --------
@@ -26,11 +28,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import engine
 from .errors import SymnetError
 from .network import MLP
 
 __all__ = ["WorkedExample", "worked_example", "ZOO", "network", "regression_data",
-           "xor_data", "digits"]
+           "xor_data", "digits", "CurveProblem", "curve_problem"]
 
 
 @dataclass(frozen=True)
@@ -170,3 +173,58 @@ def digits(classes=(0, 1), n_per_class=None, seed=0):
     X = data.data[order] / 16.0
     labels = np.array([classes.index(c) for c in data.target[order]])
     return X, labels, np.eye(len(classes))[labels]
+
+
+@dataclass(frozen=True)
+class CurveProblem:
+    """A 1-D curve-fitting problem with a strict local minimum built in (see ``curve_problem``).
+
+    ``w_star`` is that local minimum and ``min_error`` its error E(w*); it is not the
+    global minimum (training from random starts finds lower errors).
+    """
+
+    net: object
+    X: np.ndarray = field(repr=False)
+    T: np.ndarray = field(repr=False)
+    w_star: np.ndarray = field(repr=False)
+    min_error: float
+
+
+def curve_problem(n_samples=94, n_hidden=10, noise=0.05, slope=12.0, seed=0):
+    """A noisy smooth 1-D curve with a strict local minimum w* of the least-squares error.
+
+    Like MATLAB's ``simplefit_dataset`` (94 samples of a smooth curve), fitted by a
+    1-``n_hidden``-1 tanh network. The clean curve is the network itself at weights
+    w*: hidden unit j has slope ``slope`` and centre c_j evenly spaced in [-0.9, 0.9]
+    (a_j = slope (x - c_j)), output weights alternate near +-0.5. The noise is Gaussian
+    (standard deviation ``noise``) with its component along the columns of the
+    parameter Jacobian J(w*) removed, so that J^T e = 0 at w*: w* is a stationary point
+    by construction, with error E* = ||e||^2 / 2, about (N - W) noise^2 / 2. With the
+    defaults the exact Hessian there is positive definite, so w* is a strict local
+    minimum (tests check it), and the residual term of H is not zero.
+
+    w* is a local minimum, found by construction, not the global one: the network has
+    more freedom than the curve that made the data, and Levenberg-Marquardt from
+    random starts ends lower on most of them, e.g. at E = 0.0630 from ``init_params(0)``
+    against E* = 0.0707 (``benchmarks/bench_lm.py`` lists 20 starts; the old
+    MATLAB-style damping reached 0.0615 from ``init_params(3)``). ``min_error`` is E(w*).
+
+    Examples
+    --------
+    >>> problem = curve_problem()
+    >>> problem.X.shape, problem.T.shape, problem.net.n_params, round(problem.min_error, 4)
+    ((94, 1), (94, 1), 31, 0.0707)
+    """
+    net = MLP([1, n_hidden, 1], hidden="tanh", output="linear")
+    rng = np.random.default_rng(seed)
+    X = np.linspace(-1.0, 1.0, n_samples)[:, None]
+    centres = np.linspace(-0.9, 0.9, n_hidden)
+    signs = np.resize([1.0, -1.0], n_hidden)
+    w_star = net.pack([np.full((n_hidden, 1), slope), (0.5 * signs + 0.1 * rng.normal(
+        size=n_hidden))[None, :]], [-slope * centres, [0.1]])
+    J = engine.param_jacobian_values(net, X, w_star).reshape(n_samples, -1)
+    Q, _ = np.linalg.qr(J)
+    draw = noise * rng.normal(size=n_samples)
+    e = draw - Q @ (Q.T @ draw)  # orthogonal to every column of J: J^T e = 0
+    T = net.forward(X, w_star) + e[:, None]
+    return CurveProblem(net, X, T, w_star, float(0.5 * e @ e))

@@ -6,6 +6,14 @@ than a tangle of exponentials; a textbook rewrite (used to verify the class, and
 for ``evalf``); and LaTeX. Their stable NumPy implementations live in
 ``symnet.numerics``.
 
+``softmax(k, a_1, ..., a_K)`` is the k-th softmax output as one function (not
+exp(a_k) / sum_m exp(a_m), which overflows to NaN past a_k = 709), so the direct
+route differentiates it by its own rule y_k (delta_km - y_m) and prints it shifted
+by the maximum logit. ``sech2``, ``sigmoid_residual`` and ``tanh_residual`` are
+the stable forms the rewrites of ``symnet.rewriting`` put in place of
+1 - tanh(a)^2, sigma(a) - t and tanh(a) - t just before printing: each prints as
+a call to its kernel in ``symnet.numerics`` and means its textbook form elsewhere.
+
 ReLU and leaky ReLU are not differentiable at 0. Their derivative is a Heaviside
 step with an explicit value at 0 (``Heaviside(a, H0)``): 0 for ReLU by default,
 the slope s for leaky ReLU. Their second derivative is taken as 0 everywhere (the
@@ -15,8 +23,11 @@ the slope s for leaky ReLU. Their second derivative is taken as 0 everywhere (th
 from functools import lru_cache
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 
-__all__ = ["sigmoid", "softplus", "relu_function", "leaky_relu_function"]
+__all__ = ["sigmoid", "softplus", "softmax", "softmax_jacobian_in", "relu_function",
+           "leaky_relu_function",
+           "sech2", "sigmoid_residual", "tanh_residual"]
 
 
 def _textbook_code(rewrite_to):
@@ -123,6 +134,153 @@ class softplus(sp.Function):
     def _latex(self, printer, exp=None):
         body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+
+class softmax(sp.Function):
+    """The k-th softmax output softmax(k, a_1, ..., a_K) = exp(a_k) / sum_m exp(a_m).
+
+    Its derivative is written in terms of itself, y_k (delta_km - y_m); for NumPy it
+    prints as ``symnet.numerics.softmax_entry``, which shifts by the largest logit, so
+    it neither overflows nor returns NaN at a_k = 800.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a1, a2 = sp.symbols("a_1 a_2", real=True)
+    >>> sp.diff(softmax(1, a1, a2), a1)
+    (1 - softmax(1, a_1, a_2))*softmax(1, a_1, a_2)
+    >>> sp.diff(softmax(1, a1, a2), a2)
+    -softmax(1, a_1, a_2)*softmax(2, a_1, a_2)
+    >>> softmax(1, a1, a2).rewrite(sp.exp)
+    exp(a_1)/(exp(a_1) + exp(a_2))
+    >>> softmax(1, a1)                                  # one class: always 1
+    1
+    """
+
+    @classmethod
+    def eval(cls, k, *logits):
+        if not (k.is_Integer and 1 <= k <= len(logits)):
+            raise ValueError(f"softmax(k, a_1, ..., a_K) needs an integer 1 <= k <= K; got {k}")
+        if len(logits) == 1:
+            return sp.S.One
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:  # the index k is not a variable
+            raise ArgumentIndexError(self, argindex)
+        k, logits = self.args[0], self.args[1:]
+        m = argindex - 1
+        return self * (int(k == m) - softmax(m, *logits))
+
+    def _eval_rewrite_as_exp(self, k, *logits, **hints):
+        return sp.exp(logits[int(k) - 1]) / sp.Add(*[sp.exp(a) for a in logits])
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        if all(a.is_real for a in self.args[1:]):
+            return True
+
+    def _eval_is_positive(self):
+        if all(a.is_real for a in self.args[1:]):
+            return True
+
+    def _numpycode(self, printer):
+        return "{0}({1})".format(printer._module_format("symnet.numerics.softmax_entry"),
+                                 ", ".join(printer._print(a) for a in self.args))
+
+    _scipycode = _numpycode
+    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{softmax}_{%s}\left(%s\right)" % (
+            printer._print(self.args[0]), ", ".join(printer._print(a) for a in self.args[1:]))
+        return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+
+def softmax_jacobian_in(outputs, logits):
+    """dy_k/da_m = y_k (delta_km - y_m) (K x K), softmax's own rule written in named outputs y.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y, a = sp.symbols("y_1 y_2"), sp.symbols("a_1 a_2")
+    >>> softmax_jacobian_in(y, a)
+    Matrix([
+    [y_1*(1 - y_1),     -y_1*y_2],
+    [     -y_1*y_2, y_2*(1 - y_2)]])
+    """
+    named = {softmax(k, *logits): y for k, y in enumerate(outputs, start=1)}
+    K = len(logits)
+    return sp.Matrix(K, K, lambda k, m: sp.diff(softmax(k + 1, *logits), logits[m]).xreplace(named))
+
+
+def _kernel_function(name, textbook, latex, doc):
+    """A SymPy function printed for NumPy as ``symnet.numerics.<name>(...)``, else as ``textbook``.
+
+    ``textbook(*args)`` is the expression it stands for: its derivative, ``evalf`` and
+    the mpmath and math printers use it, so it is exact everywhere and stable in NumPy.
+    """
+    def _numpycode(self, printer):
+        return "{0}({1})".format(printer._module_format("symnet.numerics." + name),
+                                 ", ".join(printer._print(a) for a in self.args))
+
+    def textbook_form(self):
+        return textbook(*self.args)
+
+    def fdiff(self, argindex=1):
+        dummies = [sp.Dummy() for _ in self.args]
+        derivative = sp.diff(textbook(*dummies), dummies[argindex - 1])
+        return derivative.xreplace(dict(zip(dummies, self.args)))
+
+    def _print_textbook(self, printer):
+        return printer._print(textbook(*self.args))
+
+    def _latex(self, printer, exp=None):
+        body = r"%s\left(%s\right)" % (latex, ", ".join(printer._print(a) for a in self.args))
+        return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+    return type(name, (sp.Function,), {
+        "__doc__": doc, "__module__": __name__, "nargs": textbook.__code__.co_argcount,
+        "textbook": textbook_form, "fdiff": fdiff, "_latex": _latex,
+        "_eval_evalf": lambda self, prec: textbook(*self.args)._eval_evalf(prec),
+        "_eval_is_real": lambda self: True if all(a.is_real for a in self.args) else None,
+        "_numpycode": _numpycode, "_scipycode": _numpycode,
+        "_pythoncode": _print_textbook, "_mpmathcode": _print_textbook,
+    })
+
+
+sech2 = _kernel_function(
+    "sech_squared", lambda a: 1 - sp.tanh(a) ** 2, r"\operatorname{sech}^2",
+    """tanh'(a) = 1 - tanh(a)^2, printed as ``symnet.numerics.sech_squared``.
+
+    >>> import sympy as sp
+    >>> a = sp.Symbol("a", real=True)
+    >>> sech2(a).textbook()
+    1 - tanh(a)**2
+    >>> float(sp.lambdify(a, sech2(a), "numpy")(20.0))      # 1 - tanh(20)**2 gives 0.0
+    1.6993417021166355e-17
+    """)
+sigmoid_residual = _kernel_function(
+    "sigmoid_residual", lambda a, t: sigmoid(a) - t, r"r_{\sigma}",
+    """sigma(a) - t, printed as ``symnet.numerics.sigmoid_residual`` (exact for t = 0 or 1).
+
+    >>> import sympy as sp
+    >>> a, t = sp.symbols("a t", real=True)
+    >>> sigmoid_residual(a, t).textbook()
+    -t + sigmoid(a)
+    >>> float(sp.lambdify((a, t), sigmoid_residual(a, t), "numpy")(40.0, 1.0))
+    -4.248354255291589e-18
+    """)
+tanh_residual = _kernel_function(
+    "tanh_residual", lambda a, t: sp.tanh(a) - t, r"r_{\tanh}",
+    """tanh(a) - t, printed as ``symnet.numerics.tanh_residual`` (exact for t = +-1).
+
+    >>> import sympy as sp
+    >>> a, t = sp.symbols("a t", real=True)
+    >>> tanh_residual(a, t).textbook()
+    -t + tanh(a)
+    """)
 
 
 @lru_cache(maxsize=None)

@@ -25,9 +25,10 @@ import sympy as sp
 
 from . import engine
 from ._size import check_hessian
-from .backprop import hidden_derivative, param_jacobian_named, symbolic_deltas
+from .backprop import hidden_derivative, output_block, param_jacobian_named, symbolic_deltas
 from .derivation import Derivation
 from .errors import SymnetError
+from .hvp import seed_partials
 from .losses import get_loss
 
 __all__ = ["hessian"]
@@ -41,21 +42,8 @@ def _second_derivative(net, layer, j):
 
 
 def _output_delta_partials(net, loss):
-    """d delta_k^(L) / d a_m^(L) as a K x K matrix of named expressions."""
-    L, K = net.n_layers, net.sizes[-1]
-    a, y = net.layer_pre_activations(L), net.layer_values(L)
-    deltas = loss.output_deltas(net)
-    if net.activations[-1].elementwise:
-        dy_da = [hidden_derivative(net, L, m) for m in range(K)]
-        dy = lambda j, m: dy_da[m] if j == m else 0  # noqa: E731
-    else:
-        dy = lambda j, m: y[j] * (int(j == m) - y[m])  # noqa: E731
-
-    def partial(k, m):
-        total = sp.diff(deltas[k], a[m]) + sp.Add(*[sp.diff(deltas[k], y[j]) * dy(j, m)
-                                                    for j in range(K)])
-        return total.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
-    return sp.Matrix(K, K, partial)
+    """d delta_k^(L) / d a_m^(L) as a K x K matrix of named expressions (``seed_partials``)."""
+    return seed_partials(net, loss.output_deltas(net))
 
 
 class _LayerFactors:
@@ -137,13 +125,12 @@ def _exact_named(net, loss, definitions):
 def _gauss_newton_named(net, loss, definitions):
     B, _ = param_jacobian_named(net, definitions, of=loss.jacobian_of)
     K = net.sizes[-1]
-    y = net.layer_values(net.n_layers)
     if loss.name == "sse":
         weights = sp.eye(K)
-    elif net.activations[-1].elementwise:
-        weights = sp.diag(*[yk * (1 - yk) for yk in y])
-    else:
-        weights = sp.Add(*net.targets) * sp.Matrix(K, K, lambda k, m: y[k] * (int(k == m) - y[m]))
+    elif net.activations[-1].elementwise:  # d^2 E_n / da^2 = sigma'(a) = y (1 - y)
+        weights = output_block(net)
+    else:  # (diag(y) - y y^T) sum_m t_m
+        weights = sp.Add(*net.targets) * output_block(net)
     return B.T * weights * B
 
 

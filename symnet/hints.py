@@ -6,15 +6,20 @@ mutants equals the learner's formula. The mistakes are the common ones:
 
 * a missing factor h'(a_j^(l)) in one layer (or an extra one where it cancels:
   cross-entropy with logistic outputs);
+* the activation in place of its derivative: z_j^(l) = h(a_j^(l)) where
+  h'(a_j^(l)) belongs (z for 1 - z^2, or z for z(1 - z));
 * a transposed weight index, w_jk^(l+1) for w_kj^(l+1) in the sum, or the entry of
   w_ij instead of w_ji;
+* the wrong input: x_2 (or z_m^(l-1)) where the weight w_ji^(l) carries x_1;
 * the sign of (y - t);
 * the sum over the next layer dropped, keeping a single term;
 * softmax without its cross terms (only the diagonal of dy_k/da_m);
 * in the Hessian, the Gauss-Newton term alone (the residual term forgotten);
 
 each also combined with a stray factor 2, 1/2 or -1 (checked by ``symnet.verify``).
-Mutants are written in the forward quantities a_j^(l), z_j^(l), y_k, x_i, w, b, t.
+Mutants are written in the forward quantities a_j^(l), z_j^(l), y_k, x_i, w, b, t,
+and only the entry asked for is derived (the recursion is followed lazily), so a
+hint for one entry of a large network costs one path through it.
 
 Examples
 --------
@@ -24,7 +29,7 @@ Examples
 ...     print(mistake.key, "|", expression)
 correct | w_11^(2)*x_1*(1 - z_1^(1)**2)*(-t_1 + y_1)
 drop_h_1 | w_11^(2)*x_1*(-t_1 + y_1)
-flip_sign | w_11^(2)*x_1*(1 - z_1^(1)**2)*(t_1 - y_1)
+h_for_derivative_1 | w_11^(2)*x_1*z_1^(1)*(-t_1 + y_1)
 """
 
 from dataclasses import dataclass
@@ -32,10 +37,13 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import symbols as sym
+from ._notation import plain
 from .backprop import hidden_derivative, output_block
 from .losses import get_loss
 
 __all__ = ["Mistake", "mutants"]
+
+MAX_KEEP_UNITS = 16   # "kept one term of the sum" is tried for layers up to this width
 
 
 @dataclass(frozen=True)
@@ -45,12 +53,14 @@ class Mistake:
     key: str
     text: str
     drop_h: int = 0             # layer whose h'(a) factor is dropped (0: none)
+    h_for_derivative: int = 0   # layer whose h'(a) is replaced by h(a) itself (z or y)
     extra_h: bool = False       # an h'(a^(L)) factor where the canonical pair cancels it
     transpose: bool = False     # w_jk^(l+1) for w_kj^(l+1) in the backward sum
     flip: bool = False          # (t - y) for (y - t)
     keep: tuple = ()            # (l, k): of the sum over layer l+1 only the term k
     diagonal: bool = False      # softmax without cross terms
     swap_entry: bool = False    # the entry of w_ij^(l) instead of w_ji^(l) (J_ik for J_ki)
+    input_index: int = 0        # the input factor z_m^(l-1) (x_m) for the weight's z_i^(l-1)
 
 
 CORRECT = Mistake("correct", "no mistake")
@@ -61,15 +71,31 @@ class _Invalid(Exception):
     """A mistake that cannot be made here (e.g. a transposed index out of range)."""
 
 
-def _mistakes(net, loss, kind):
+def _h_mistakes(net, loss):
+    found = []
     L = net.n_layers
-    found = [CORRECT]
+    sse_output = loss is None or loss.name == "sse"
     for l in range(1, L + 1):
         act = net.activations[l - 1]
-        if act.elementwise and act.name != "linear":
-            where = "the output layer" if l == L else f"layer {l}"
-            found.append(Mistake(f"drop_h_{l}", f"the factor h'(a_j^({l})) of {where} is "
-                                 f"missing ({act.name}'(a) = {act.derivative})", drop_h=l))
+        if not act.elementwise or act.name == "linear":
+            continue
+        where = "the output layer" if l == L else f"layer {l}"
+        derivative = f"{act.name}'(a) = {plain(act.derivative)}"
+        found.append(Mistake(f"drop_h_{l}", f"the factor h'(a_j^({l})) of {where} is "
+                             f"missing ({derivative})", drop_h=l))
+        if l < L or sse_output:
+            value = f"z_j^({l})" if l < L else "y_k"
+            found.append(Mistake(
+                f"h_for_derivative_{l}", f"the activation {value} = h(a^({l})) stands where "
+                f"its derivative h'(a^({l})) belongs, in {where} ({derivative})",
+                h_for_derivative=l))
+    return found
+
+
+def _mistakes(net, loss, target):
+    kind = target[0]
+    L = net.n_layers
+    found = [CORRECT] + _h_mistakes(net, loss)
     canonical = loss is not None and loss.name == "cross_entropy"
     if canonical and net.activations[-1].name == "sigmoid":
         found.append(Mistake("extra_h", "an extra factor h'(a^(L)) = y(1 - y): with cross-entropy "
@@ -86,80 +112,121 @@ def _mistakes(net, loss, kind):
         found.append(Mistake("transpose", "a weight index is transposed: the backward sum "
                              "uses w_kj^(l+1) (from unit j to unit k), not w_jk", transpose=True))
     for l in range(1, L):
-        for k in range(1, net.sizes[l + 1] + 1):
-            if net.sizes[l + 1] > 1:
-                found.append(Mistake(
-                    f"keep_{l}_{k}", f"the sum over the units of layer {l + 1} is missing: "
-                    f"delta_j^({l}) = h'(a_j^({l})) sum_k w_kj^({l + 1}) delta_k^({l + 1}) has a "
-                    f"term for every k; your formula keeps only k = {k}", keep=(l, k)))
-    if kind == "input_jacobian" and net.sizes[1] > 1:
+        if 1 < net.sizes[l + 1] <= MAX_KEEP_UNITS:
+            found.extend(Mistake(
+                f"keep_{l}_{k}", f"the sum over the units of layer {l + 1} is missing: "
+                f"delta_j^({l}) = h'(a_j^({l})) sum_k w_kj^({l + 1}) delta_k^({l + 1}) has a "
+                f"term for every k; your formula keeps only k = {k}", keep=(l, k))
+                for k in range(1, net.sizes[l + 1] + 1))
+    if kind == "input_jacobian" and 1 < net.sizes[1] <= MAX_KEEP_UNITS:
         found.extend(Mistake(f"keep_0_{j}", "the sum over the units of layer 1 is missing: "
                              "J_ki = sum_j w_ji^(1) dy_k/da_j^(1) has a term for every j; your "
                              f"formula keeps only j = {j}", keep=(0, j))
                      for j in range(1, net.sizes[1] + 1))
     found.append(Mistake("swap_entry", "this is the entry of the transposed weight: w_ji^(l) "
                          "goes from unit i of layer l-1 to unit j of layer l", swap_entry=True))
+    found.extend(_input_mistakes(net, target))
     return found
 
 
-def _h_prime(net, layer, j, mistake):
-    return 1 if mistake.drop_h == layer else hidden_derivative(net, layer, j)
+def _input_mistakes(net, target):
+    """x_m (z_m^(l-1)) where the entry needs x_i: the factor of the wrong input."""
+    kind = target[0]
+    if kind in ("gradient", "param_jacobian"):
+        l, j, i = _parameter(net, target[-1])
+        if i is None:
+            return []
+        right = net.layer_values(l - 1)[i]
+        return [Mistake(f"wrong_input_{m + 1}", f"the input factor is {wrong} but "
+                        f"{target[-1]} carries {right}: dE/dw_ji^(l) = delta_j^(l) z_i^(l-1), "
+                        "with i the weight's second index (the unit it comes from)",
+                        input_index=m + 1)
+                for m, wrong in enumerate(net.layer_values(l - 1)) if m != i]
+    if kind == "input_jacobian":
+        k, i = target[1:]
+        return [Mistake(f"wrong_input_{m}", f"this is dy_{k}/dx_{m}, not dy_{k}/dx_{i}: "
+                        f"J_ki = sum_j w_ji^(1) dy_k/da_j^(1) uses the weights from x_{i}",
+                        input_index=m)
+                for m in range(1, net.sizes[0] + 1) if m != i]
+    return []
 
 
-def _backward_sum(net, layer, j, upper, mistake, pick=lambda value: value):
-    """sum_k w_kj^(l+1) upper[k] with the mistake's transposition and dropped terms."""
-    W = net.weights[layer]  # W^(l+1)
-    terms = []
-    for k in range(net.sizes[layer + 1]):
-        if mistake.keep and mistake.keep[0] == layer and mistake.keep[1] != k + 1:
-            continue
-        if mistake.transpose:
-            # w_jk may not exist; the mutant is then dropped if the entry uses this unit
-            weight = W[j, k] if j < W.shape[0] and k < W.shape[1] else _OUT_OF_RANGE
-        else:
-            weight = W[k, j]
-        terms.append(weight * pick(upper[k]))
-    return sp.Add(*terms)
+class _Recursion:
+    """The backward recursion with one mistake, followed only as far as an entry needs."""
 
+    def __init__(self, net, loss, mistake):
+        self.net, self.loss, self.mistake = net, loss, mistake
+        self._deltas, self._rows = {}, {}
 
-def _output_deltas(net, loss, mistake):
-    L = net.n_layers
-    y, t = net.layer_values(L), net.targets
-    deltas = list(loss.output_deltas(net))
-    if mistake.drop_h == L:
-        deltas = [yk - tk for yk, tk in zip(y, t)]
-    if mistake.extra_h:
-        deltas = [d * yk * (1 - yk) for d, yk in zip(deltas, y)]
-    if mistake.diagonal:  # dE/dy_k times dy_k/da_k only
-        dE_dy = [sp.diff(loss.per_sample(net), yk) for yk in y]
-        deltas = [g * yk * (1 - yk) for g, yk in zip(dE_dy, y)]
-    return [-d for d in deltas] if mistake.flip else deltas
+    def h_prime(self, layer, j):
+        if self.mistake.drop_h == layer:
+            return 1
+        if self.mistake.h_for_derivative == layer:
+            return self.net.layer_values(layer)[j]
+        return hidden_derivative(self.net, layer, j)
 
+    def backward_sum(self, layer, j, upper):
+        """sum_k w_kj^(l+1) upper(k) with the mistake's transposition and dropped terms."""
+        W = self.net.weights[layer]  # W^(l+1)
+        terms = []
+        for k in range(self.net.sizes[layer + 1]):
+            if self.mistake.keep and self.mistake.keep[0] == layer and self.mistake.keep[1] != k + 1:
+                continue
+            if self.mistake.transpose:
+                # w_jk may not exist; the mutant is then dropped if the entry uses this unit
+                weight = W[j, k] if j < W.shape[0] and k < W.shape[1] else _OUT_OF_RANGE
+            else:
+                weight = W[k, j]
+            terms.append(weight * upper(k))
+        return sp.Add(*terms)
 
-def _deltas(net, loss, mistake):
-    L = net.n_layers
-    deltas = {L: _output_deltas(net, loss, mistake)}
-    for l in range(L - 1, 0, -1):
-        deltas[l] = [_h_prime(net, l, j, mistake) * _backward_sum(net, l, j, deltas[l + 1],
-                                                                  mistake)
-                     for j in range(net.sizes[l])]
-    return deltas
+    def output_deltas(self):
+        net, loss, mistake = self.net, self.loss, self.mistake
+        L = net.n_layers
+        y, t = net.layer_values(L), net.targets
+        deltas = list(loss.output_deltas(net))
+        if mistake.drop_h == L:
+            deltas = [yk - tk for yk, tk in zip(y, t)]
+        if mistake.h_for_derivative == L:
+            deltas = [(yk - tk) * yk for yk, tk in zip(y, t)]
+        if mistake.extra_h:
+            deltas = [d * yk * (1 - yk) for d, yk in zip(deltas, y)]
+        if mistake.diagonal:  # dE/dy_k times dy_k/da_k only
+            dE_dy = [sp.diff(loss.per_sample(net), yk) for yk in y]
+            deltas = [g * yk * (1 - yk) for g, yk in zip(dE_dy, y)]
+        return [-d for d in deltas] if mistake.flip else deltas
 
+    def delta(self, layer, j):
+        """delta_j^(l) (0-based j) with the mistake made."""
+        key = (layer, j)
+        if key not in self._deltas:
+            if layer == self.net.n_layers:
+                for k, value in enumerate(self.output_deltas()):
+                    self._deltas[(layer, k)] = value
+            else:
+                self._deltas[key] = self.h_prime(layer, j) * self.backward_sum(
+                    layer, j, lambda k: self.delta(layer + 1, k))
+        return self._deltas[key]
 
-def _sensitivities(net, mistake):
-    """{l: K x n_l Matrix} of dy_k/da_j^(l) with the mistake made."""
-    L, K = net.n_layers, net.sizes[-1]
-    block = output_block(net)
-    if mistake.drop_h == L:
-        block = sp.eye(K)
-    if mistake.diagonal:
-        y = net.layer_values(L)
-        block = sp.diag(*[yk * (1 - yk) for yk in y])
-    G = {L: sp.Matrix(block)}
-    for l in range(L - 1, 0, -1):
-        G[l] = sp.Matrix(K, net.sizes[l], lambda k, j, l=l: _h_prime(net, l, j, mistake)
-                         * _backward_sum(net, l, j, list(G[l + 1][k, :]), mistake))
-    return G
+    def sensitivity(self, layer, k, j):
+        """dy_k/da_j^(l) (0-based k, j) with the mistake made."""
+        key = (layer, k, j)
+        if key not in self._rows:
+            net, mistake = self.net, self.mistake
+            if layer == net.n_layers:
+                block = output_block(net)
+                if mistake.drop_h == layer:
+                    block = sp.eye(net.sizes[-1])
+                if mistake.h_for_derivative == layer and net.activations[-1].elementwise:
+                    block = sp.diag(*net.layer_values(layer))
+                if mistake.diagonal:
+                    y = net.layer_values(layer)
+                    block = sp.diag(*[yk * (1 - yk) for yk in y])
+                self._rows[key] = block[k, j]
+            else:
+                self._rows[key] = self.h_prime(layer, j) * self.backward_sum(
+                    layer, j, lambda m: self.sensitivity(layer + 1, k, m))
+        return self._rows[key]
 
 
 def _parameter(net, name):
@@ -184,48 +251,58 @@ def _swapped(net, name):
 
 def _entry(net, loss, target, mistake):
     kind, *fields = target
+    recursion = _Recursion(net, loss, mistake)
     if kind in ("gradient", "param_jacobian"):
         name = fields[-1]
         if mistake.swap_entry:
             name = _swapped(net, name)
         l, j, i = _parameter(net, name)
+        if mistake.input_index:
+            i = mistake.input_index - 1
         z = net.layer_values(l - 1)[i] if i is not None else 1
         if kind == "gradient":
-            return _deltas(net, loss, mistake)[l][j] * z
-        return _sensitivities(net, mistake)[l][fields[0] - 1, j] * z
+            return recursion.delta(l, j) * z
+        return recursion.sensitivity(l, fields[0] - 1, j) * z
     if kind == "delta":
         l, j = fields
-        return _deltas(net, loss, mistake)[l][j - 1]
+        return recursion.delta(l, j - 1)
     if kind == "input_jacobian":
         k, i = fields
         if mistake.swap_entry:
             if i == k or i > net.sizes[-1] or k > net.sizes[0]:
                 raise _Invalid
             k, i = i, k
-        G = _sensitivities(net, mistake)[1]
+        if mistake.input_index:
+            i = mistake.input_index
         W = net.weights[0]
-        return sp.Add(*[W[j, i - 1] * G[k - 1, j] for j in range(net.sizes[1])
+        return sp.Add(*[W[j, i - 1] * recursion.sensitivity(1, k - 1, j)
+                        for j in range(net.sizes[1])
                         if not (mistake.keep and mistake.keep[0] == 0 and mistake.keep[1] != j + 1)])
     if kind == "sensitivity":
         k, l, j = fields
-        return _sensitivities(net, mistake)[l][k - 1, j - 1]
+        return recursion.sensitivity(l, k - 1, j - 1)
     raise _Invalid
 
 
-def mutants(net, loss, target):
+def mutants(net, loss, target, reference=None):
     """[(Mistake, expression)] for a target entry; the first is the correct formula.
 
     ``target`` is a tuple: ``("gradient", "w_21^(1)")``, ``("delta", l, j)``,
     ``("input_jacobian", k, i)``, ``("param_jacobian", k, "b_1^(2)")``,
     ``("sensitivity", k, l, j)`` or ``("hessian", p, q)``. Mistakes that cannot
     be made for this entry are left out. Mutants of the Hessian are the
-    Gauss-Newton term alone and the transposed entry.
+    Gauss-Newton term alone (the exact entry with every residual y - t set to 0);
+    ``reference``, the exact entry in forward quantities, saves deriving it again.
     """
     loss = get_loss(loss, net) if loss is not None else None
     if target[0] == "hessian":
-        return _hessian_mutants(net, loss, target)
+        if reference is None:
+            from ._targets import reference as derive
+            found = derive(net, loss, target)
+            reference = _resolved(found.entry, found.definitions)
+        return _hessian_mutants(net, reference)
     found = []
-    for mistake in _mistakes(net, loss, target[0]):
+    for mistake in _mistakes(net, loss, target):
         try:
             expression = sp.sympify(_entry(net, loss, target, mistake), strict=True)
         except _Invalid:
@@ -238,22 +315,20 @@ def mutants(net, loss, target):
     return found
 
 
-def _resolved(derivation, p, q):
-    """Entry (p, q) of a derivation with its named intermediates replaced by their definitions."""
-    named = derivation.named[p, q]
-    for _ in range(len(derivation.definitions) + 1):
-        resolved = named.xreplace(derivation.definitions)
+def _resolved(named, definitions):
+    """A named entry with its intermediates (deltas, ...) replaced by their definitions."""
+    for _ in range(len(definitions) + 1):
+        resolved = named.xreplace(definitions)
         if resolved == named:
             break
         named = resolved
     return named
 
 
-def _hessian_mutants(net, loss, target):
-    from .hessian import hessian
-    p, q = (net.param_index(name) for name in target[1:])
-    exact = _resolved(hessian(net, loss), p, q)
-    gauss_newton = _resolved(hessian(net, loss, approx="gauss_newton"), p, q)
+def _hessian_mutants(net, exact):
+    # The Hessian is B^T Lambda B + sum_k (y_k - t_k) (second derivatives): with t = y the
+    # residual term vanishes and the Gauss-Newton term is left, without deriving it again.
+    gauss_newton = exact.xreplace(dict(zip(net.targets, net.layer_values(net.n_layers))))
     return [(CORRECT, exact), (Mistake(
         "gauss_newton", "this is the Gauss-Newton term alone: the exact Hessian adds the "
         "residual term sum_k (y_k - t_k) d^2 y_k / dw dw (zero only where y = t)"), gauss_newton)]

@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from . import engine
+from . import engine, rewriting
 from ._size import check_entries, check_expansion
 from ._validate import check_inputs, check_params, check_targets
 from .backprop import _named, hidden_derivative, output_block, symbolic_deltas
@@ -179,20 +179,22 @@ class HessianVectorProduct:
         X, w, T, V = self._arrays(X, w, T, v)
         if V.ndim != 1:
             raise SymnetError("evaluate_named takes one direction v of shape (W,)")
-        N = X.shape[0]
         values = dict(zip(self.net.inputs, X.T))
         values.update(zip(self.net.params, w))
         values.update(zip(self.net.targets, T.T))
         values.update(zip(self.direction, V))
-        for symbol, value in {**self.net.equations, **self.definitions}.items():
-            values[symbol] = _lambdified_value(value, values, N)
-        return np.array([_lambdified_value(entry, values, N).sum() for entry in self.named])
+        return np.array([entry.sum() for entry in self._named_function(values, X.shape[0])])
+
+    @cached_property
+    def _named_function(self):
+        return rewriting.compile_named(self.net, self.definitions, list(self.named))
 
     @cached_property
     def matrix(self):
         """H_n v fully substituted into x, w, b, t and v (W x 1)."""
         check_expansion(self.net, self.net.n_params)
-        return sp.ImmutableMatrix(self.named.xreplace(self.net.substitute(self.definitions)))
+        return sp.ImmutableMatrix(self.named.xreplace(
+            rewriting.substitution(self.net, self.definitions)))
 
 
 def _hessian_vector_values(net, loss, X, w, T, v):
@@ -226,12 +228,6 @@ def _hessian_vector_values(net, loss, X, w, T, v):
         product[w_cols] = (RD[l].T @ Z[l - 1] + deltas[l].T @ RZ[l - 1]).ravel()
         product[b_cols] = RD[l].sum(axis=0)
     return product
-
-
-def _lambdified_value(expression, values, n_samples):
-    arguments = sorted(expression.free_symbols, key=lambda s: s.name)
-    function = sp.lambdify(arguments, expression, "numpy")
-    return np.broadcast_to(function(*[values[a] for a in arguments]), (n_samples,))
 
 
 def hessian_vector_product(net, loss):

@@ -11,10 +11,11 @@ import numpy as np
 import sympy as sp
 
 from . import engine
-from ._size import check_entries, check_expansion
-from ._validate import check_inputs, check_params
+from ._size import check_expansion, check_input_hessian
+from ._validate import check_finite_result, check_inputs, check_params
 from .backprop import _named, hidden_derivative, output_block
 from .hvp import hidden_second_derivative
+from .numerics import kronecker_minus_softmax
 
 __all__ = ["input_hessian", "InputHessian", "input_tangent_symbol"]
 
@@ -51,7 +52,7 @@ class InputHessian:
     def __init__(self, net):
         self.net = net
         L, D, sizes = net.n_layers, net.sizes[0], net.sizes
-        check_entries("the input Hessian", sizes[-1] * D * D * max(sizes), net.n_params)
+        check_input_hessian(net)  # refuse up front, with the time estimate, if too large
         definitions = {}
         first = [[net.weights[0][j, i] for i in range(D)] for j in range(sizes[1])]
         second = [[[sp.S.Zero] * D for _ in range(D)] for _ in range(sizes[1])]
@@ -110,7 +111,14 @@ class InputHessian:
         """
         X, single = check_inputs(self.net, X, allow_complex=False)
         w = check_params(self.net, w)
-        result = _input_hessian_values(self.net, X, w)
+        net, D = self.net, self.net.sizes[0]
+        result = np.empty((X.shape[0], net.sizes[-1], D, D))
+        # The recursion holds (chunk, n_l, D, D) tensors: cut the samples into chunks.
+        chunk = max(1, engine._CHUNK_ELEMENTS // (max(net.sizes) * D * D))
+        for start in range(0, X.shape[0], chunk):
+            part = slice(start, start + chunk)
+            result[part] = _input_hessian_values(net, X[part], w)
+        check_finite_result("the input Hessian d^2 y / dx^2", result)
         return result[0] if single else result
 
 
@@ -130,9 +138,10 @@ def _input_hessian_values(net, X, w):
     if net.activations[-1].elementwise:
         return (d2h[L][:, :, None, None] * first[:, :, :, None] * first[:, :, None, :]
                 + dh[L][:, :, None, None] * second)
-    Y, eye = Z[L], np.eye(net.sizes[-1])
-    S = Y[:, :, None] * (eye - Y[:, None, :])                        # dy_k/da_p
-    T = (S[:, :, None, :] * (eye - Y[:, None, :])[:, :, :, None]     # S_kq (delta_kp - y_p)
+    Y = Z[L]
+    E = kronecker_minus_softmax(Y)                                   # delta_kp - y_p, stable
+    S = Y[:, :, None] * E                                            # dy_k/da_p
+    T = (S[:, :, None, :] * E[:, :, :, None]                         # S_kq (delta_kp - y_p)
          - Y[:, :, None, None] * S[:, None, :, :])                   # - y_k S_pq
     return (np.einsum("nkp,npim->nkim", S, second)
             + np.einsum("nkpq,npi,nqm->nkim", T, first, first))

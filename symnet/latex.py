@@ -9,7 +9,8 @@ of sections (forward pass, delta recursion, entries, ...), each a list of rows
 * entries stay in named intermediates unless ``expanded=True``;
 * rows are printed and wrapped by ``symnet.latex_print`` (whose ``tex``,
   ``wrap_row`` and ``signed_terms`` are re-exported here), so a long sum
-  continues on the next line instead of running off the page.
+  continues on the next line instead of running off the page;
+* the matrix-form and Levenberg-Marquardt rows are in ``symnet.latex_forms``.
 
 Examples
 --------
@@ -23,11 +24,14 @@ import sympy as sp
 
 from .backprop import hidden_derivative, symbolic_sensitivities
 from .errors import SymnetError
-from .latex_print import (TERMS_PER_LINE, WIDTH, bracket_group, join_signs, omitted,
+from .latex_print import (TERMS_PER_LINE, WIDTH, bracket_group, entry_tag, join_signs, omitted,
                           ordered_terms, signed_terms, take, tex, wrap_row)
+from .latex_forms import (GRADIENT_MATRIX, INPUT_JACOBIAN_MATRIX, N_SAMPLES,  # noqa: F401
+                          PARAM_JACOBIAN_MATRIX, curvature_matrix_rows, lm_corners, lm_rows)
+from .report import entry_name
 
 __all__ = ["tex", "wrap_row", "signed_terms", "derivation_latex", "derivation_sections",
-           "lm_corners", "FORMS"]
+           "lm_corners", "entry_names", "FORMS", "N_SAMPLES"]
 
 FORMS = ("entries", "matrix")
 MAX_ENTRIES = 24     # entries shown per list before "n more omitted"
@@ -214,11 +218,42 @@ def entry_labels(derivation):
             for p in range(rows) for q in range(p, cols)]
 
 
-def entry_rows(derivation, expanded=False, max_entries=MAX_ENTRIES, **wrap):
-    """One row per entry, in named intermediates (or fully substituted with ``expanded``)."""
+def entry_names(derivation):
+    """{(row, column): plain-text name} of every entry, as ``symnet check`` names them.
+
+    >>> import symnet
+    >>> names = entry_names(symnet.hessian(symnet.MLP([1, 1]), "sse"))
+    >>> names[0, 1]
+    'H[w_11^(1), b_1^(1)]'
+    """
+    net, kind = derivation.net, derivation.kind
+    variables = [s.name for s in (net.inputs if kind == "input_jacobian" else net.params)]
+    outputs = [s.name for s in net.layer_values(net.n_layers)]
+    rows, cols = derivation.shape
+    return {(r, c): entry_name(kind, (r,) if kind == "gradient" else (r, c), variables, outputs,
+                               per_sample=False)
+            for r in range(rows) for c in range(cols)}
+
+
+def _tags(derivation, tags):
+    """(row, column) -> the ``\\tag*`` of the entry's name, or "" everywhere without ``tags``."""
+    if not tags:
+        return lambda r, c: ""
+    names = entry_names(derivation)
+    return lambda r, c: entry_tag(names[r, c])
+
+
+def entry_rows(derivation, expanded=False, max_entries=MAX_ENTRIES, tags=False, **wrap):
+    """One row per entry, in named intermediates (or fully substituted with ``expanded``).
+
+    ``tags=True`` (for a document's ``align*``, not an ``aligned`` block) names each
+    entry on the right in plain text.
+    """
     source = derivation.matrix if expanded else derivation.named
     labels, hidden = take(entry_labels(derivation), max_entries)
-    rows = [wrap_row(lhs, signed_terms(source[r, c]), **wrap) for r, c, lhs in labels]
+    tag = _tags(derivation, tags)
+    rows = [wrap_row(lhs, signed_terms(source[r, c]), tag=tag(r, c), **wrap)
+            for r, c, lhs in labels]
     return rows + ([omitted(hidden)] if hidden else [])
 
 
@@ -286,11 +321,20 @@ def _residual_pieces(parts):
     return pieces or ["0"]
 
 
-def hessian_rows(derivation, max_entries=MAX_ENTRIES, **wrap):
-    """Exact Hessian entries, each as its Gauss-Newton term plus its residual term."""
+def hessian_splits(derivation, labels):
+    """{(p, q): (Gauss-Newton term, residual parts)} of the entries ``labels`` (p, q, ...)."""
     from .hessian import hessian
-    net, loss = derivation.net, derivation.loss
-    gauss_newton = hessian(net, loss.name, approx="gauss_newton")
+    gauss_newton = hessian(derivation.net, derivation.loss.name, approx="gauss_newton")
+    return {(p, q): split_hessian_entry(derivation, gauss_newton, p, q) for p, q, *_ in labels}
+
+
+def hessian_rows(derivation, max_entries=MAX_ENTRIES, tags=False, splits=None, **wrap):
+    """Exact Hessian entries, each as its Gauss-Newton term plus its residual term.
+
+    ``splits`` (from ``hessian_splits``) saves splitting the entries again when the
+    caller has already done it.
+    """
+    loss = derivation.loss
     if loss.name == "sse":
         general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
                    r"\quad G_{pq} = \sum_k \frac{\partial y_k}{\partial w_p} \frac{\partial y_k}"
@@ -304,98 +348,35 @@ def hessian_rows(derivation, max_entries=MAX_ENTRIES, **wrap):
                    r" \frac{\partial^2 a_k^{(L)}}{\partial w_p\, \partial w_q}")
     rows = [general]
     labels, hidden = take(entry_labels(derivation), max_entries)
+    splits = splits or hessian_splits(derivation, labels)
+    tag = _tags(derivation, tags)
     for p, q, lhs in labels:
-        gauss, residual = split_hessian_entry(derivation, gauss_newton, p, q)
-        rows.append(rf"{lhs} &= G + R \quad \text{{with}}")
+        gauss, residual = splits[p, q]
+        rows.append(rf"{lhs} &= G + R \quad \text{{with}}{tag(p, q)}")
         rows.append(wrap_row(r"G", signed_terms(gauss), **wrap))
         rows.append(wrap_row(r"R", _residual_pieces(residual), **wrap))
     return rows + ([omitted(hidden)] if hidden else [])
 
 
-# -- the Levenberg-Marquardt layout ----------------------------------------------------
-def lm_corners(derivation, n_samples=5):
-    """What goes in the corners of the (N K) x W Levenberg-Marquardt Jacobian.
-
-    Rows are (sample n, output k), sample-major; columns follow ``net.params``.
-    Returns ``{"shape": (N*K, W), "top_left": corner, "bottom_right": corner}``,
-    each corner a dict with the 1-based ``row``, ``column``, ``sample``, ``output``,
-    the ``parameter`` symbol and the named ``entry``.
-
-    >>> import symnet
-    >>> corners = lm_corners(symnet.param_jacobian(symnet.MLP([3, 4, 2])), n_samples=5)
-    >>> corners["shape"], corners["bottom_right"]["parameter"], corners["bottom_right"]["entry"]
-    ((10, 26), b_2^(2), 1)
-    """
-    if derivation.kind != "param_jacobian":
-        raise SymnetError(f"lm_corners needs a parameter Jacobian; got a {derivation.kind}")
-    if not isinstance(n_samples, int) or n_samples < 1:
-        raise SymnetError(f"n_samples must be a positive integer; got {n_samples!r}")
-    K, W = derivation.shape
-    params = derivation.net.params
-
-    def corner(sample, output, column):
-        return {"row": (sample - 1) * K + output, "column": column + 1, "sample": sample,
-                "output": output, "parameter": params[column],
-                "entry": derivation.named[output - 1, column]}
-    return {"shape": (n_samples * K, W), "top_left": corner(1, 1, 0),
-            "bottom_right": corner(n_samples, K, W - 1)}
-
-
-def lm_rows(derivation, n_samples=5):
-    """The corners answer as aligned rows."""
-    corners = lm_corners(derivation, n_samples)
-    rows_count, W = corners["shape"]
-    K = derivation.shape[0]
-    rows = [rf"J &= \begin{{pmatrix}} B_1 \\ \vdots \\ B_N \end{{pmatrix}}, \quad "
-            rf"B_n = \frac{{\partial \mathbf{{y}}(\mathbf{{x}}_n)}}{{\partial \mathbf{{w}}}} "
-            rf"\ ({K} \times {W}), \quad N = {n_samples}: \ J \text{{ is }} {rows_count} \times {W}"]
-    for name in ("top_left", "bottom_right"):
-        c = corners[name]
-        entry = c["entry"]
-        value = tex(entry) if entry.is_number else (
-            rf"\Bigl[{tex(entry)}\Bigr]_{{\mathbf{{x}} = \mathbf{{x}}_{{{c['sample']}}}}}")
-        where = name.replace("_", "-")
-        rows.append(rf"J_{{{c['row']},{c['column']}}} &= \frac{{\partial y_{{{c['output']}}}"
-                    rf"(\mathbf{{x}}_{{{c['sample']}}})}}{{\partial {tex(c['parameter'])}}} = {value}"
-                    rf" \quad \text{{({where} corner)}}")
-    return rows
-
-
-# -- layer-by-layer matrix form --------------------------------------------------------
-# Rows in vector notation, shared with symnet.document's article.
-GRADIENT_MATRIX = [
-    r"\frac{\partial E_n}{\partial W^{(l)}} &= \boldsymbol{\delta}^{(l)} \mathbf{z}^{(l-1)\top}, "
-    r"\qquad \frac{\partial E_n}{\partial \mathbf{b}^{(l)}} = \boldsymbol{\delta}^{(l)}"]
-INPUT_JACOBIAN_MATRIX = [
-    r"J &= \frac{\partial \mathbf{y}}{\partial \mathbf{x}} = \frac{\partial \mathbf{y}}"
-    r"{\partial \mathbf{a}^{(1)}} W^{(1)}"]
-PARAM_JACOBIAN_MATRIX = [
-    r"\frac{\partial y_k}{\partial W^{(l)}} &= \mathbf{g}_k^{(l)} \mathbf{z}^{(l-1)\top}, \qquad "
-    r"\frac{\partial y_k}{\partial \mathbf{b}^{(l)}} = \mathbf{g}_k^{(l)}, \qquad "
-    r"\mathbf{g}_k^{(l)} = \Bigl(\frac{\partial y_k}{\partial \mathbf{a}^{(l)}}\Bigr)^{\!\top}"]
-HESSIAN_MATRIX = [
-    r"H &= \sum_n B_n^\top \Lambda_n B_n + \sum_n \sum_k \delta_{nk}^{(L)}\, \nabla\nabla a_{nk}^{(L)}"
-    r" \quad \text{(Gauss-Newton term + residual term)}",
-    r"H\mathbf{v} &= \mathcal{R}\{\nabla E\}: \quad \mathcal{R}\{\mathbf{a}^{(l)}\} = W^{(l)} "
-    r"\mathcal{R}\{\mathbf{z}^{(l-1)}\} + V^{(l)} \mathbf{z}^{(l-1)} + \mathbf{v}_b^{(l)}, \quad "
-    r"\mathcal{R}\{\mathbf{z}^{(l)}\} = h_l'(\mathbf{a}^{(l)}) \odot \mathcal{R}\{\mathbf{a}^{(l)}\}",
-    r"\mathcal{R}\{\boldsymbol{\delta}^{(l)}\} &= h_l''(\mathbf{a}^{(l)}) \odot "
-    r"\mathcal{R}\{\mathbf{a}^{(l)}\} \odot W^{(l+1)\top} \boldsymbol{\delta}^{(l+1)} + "
-    r"h_l'(\mathbf{a}^{(l)}) \odot \bigl(W^{(l+1)\top} \mathcal{R}\{\boldsymbol{\delta}^{(l+1)}\} "
-    r"+ V^{(l+1)\top} \boldsymbol{\delta}^{(l+1)}\bigr)",
-    r"\mathcal{R}\Bigl\{\frac{\partial E_n}{\partial W^{(l)}}\Bigr\} &= "
-    r"\mathcal{R}\{\boldsymbol{\delta}^{(l)}\} \mathbf{z}^{(l-1)\top} + \boldsymbol{\delta}^{(l)} "
-    r"\mathcal{R}\{\mathbf{z}^{(l-1)}\}^\top"]
-
-
 # -- assembling --------------------------------------------------------------------
+def check_max_entries(max_entries):
+    """Refuse a ``max_entries`` that is not a positive integer or None (None: show all)."""
+    if max_entries is not None and (isinstance(max_entries, bool) or not isinstance(
+            max_entries, int) or max_entries < 1):
+        raise SymnetError(f"max_entries must be a positive integer, or None for all entries; "
+                          f"got {max_entries!r}")
+
+
 def derivation_sections(derivation, form="entries", expanded=False, max_entries=MAX_ENTRIES,
-                        terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=5):
-    """[(title, rows)] for a derivation: forward pass, recursions, entries."""
+                        terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=None, tags=False):
+    """[(title, rows)] for a derivation: forward pass, recursions, entries.
+
+    The options are those of ``derivation_latex``; ``tags=True`` names every entry on
+    the right (``\\tag*``), for rows set in a document's ``align*``.
+    """
     if form not in FORMS:
         raise SymnetError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
-    if max_entries is not None and (not isinstance(max_entries, int) or max_entries < 1):
-        raise SymnetError(f"max_entries must be a positive integer or None; got {max_entries!r}")
+    check_max_entries(max_entries)
     wrap = {"terms_per_line": terms_per_line, "width": width}
     net, kind = derivation.net, derivation.kind
     sections = [("Forward pass", forward_rows(net, form, max_entries, **wrap)),
@@ -412,21 +393,22 @@ def derivation_sections(derivation, form="entries", expanded=False, max_entries=
               "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
               "gauss_newton": "Gauss-Newton matrix"}
     if form == "matrix":
-        matrix = {"gradient": GRADIENT_MATRIX, "input_jacobian": INPUT_JACOBIAN_MATRIX,
-                  "param_jacobian": PARAM_JACOBIAN_MATRIX, "hessian": HESSIAN_MATRIX,
-                  "gauss_newton": HESSIAN_MATRIX[:1]}[kind]
+        matrix = ({"gradient": GRADIENT_MATRIX, "input_jacobian": INPUT_JACOBIAN_MATRIX,
+                   "param_jacobian": PARAM_JACOBIAN_MATRIX}.get(kind)
+                  or curvature_matrix_rows(derivation.loss, kind))
         sections.append((titles[kind], list(matrix)))
     elif kind == "hessian" and not expanded:
-        sections.append((titles[kind], hessian_rows(derivation, max_entries, **wrap)))
+        sections.append((titles[kind], hessian_rows(derivation, max_entries, tags, **wrap)))
     else:
-        sections.append((titles[kind], entry_rows(derivation, expanded, max_entries, **wrap)))
+        sections.append((titles[kind], entry_rows(derivation, expanded, max_entries, tags,
+                                                  **wrap)))
     if kind == "param_jacobian":
         sections.append(("Levenberg-Marquardt layout", lm_rows(derivation, n_samples)))
     return sections
 
 
 def derivation_latex(derivation, form="entries", expanded=False, max_entries=MAX_ENTRIES,
-                     terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=5):
+                     terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=None):
     r"""The derivation as one ``aligned`` block (put it inside ``$$ ... $$`` or an equation).
 
     Parameters
@@ -439,6 +421,14 @@ def derivation_latex(derivation, form="entries", expanded=False, max_entries=MAX
         Entries (and definitions) shown per list before "n more omitted"; None shows all.
     terms_per_line, width : int
         Where a long sum continues on the next line.
+    n_samples : int, optional
+        N of a parameter Jacobian's Levenberg-Marquardt layout, (N K) x W: the
+        derivation holds no data, so give your data's N; without it the layout is
+        shown for ``N_SAMPLES`` = 5 and says that this N is the default.
+
+    One ``aligned`` block cannot break across pages: for a printable document of a
+    long derivation use ``symnet.document.derivation_document``, which sets each section as
+    an ``align*`` that breaks between rows.
 
     Examples
     --------

@@ -27,7 +27,7 @@ from sympy.printing.latex import LatexPrinter
 from . import symbols as sym
 from .errors import SymnetError
 
-__all__ = ["tex", "wrap_row", "signed_terms", "TERMS_PER_LINE", "WIDTH"]
+__all__ = ["tex", "wrap_row", "entry_tag", "signed_terms", "TERMS_PER_LINE", "WIDTH"]
 
 TERMS_PER_LINE = 4   # a sum continues on a new line after this many terms
 WIDTH = 64           # ... or after about this many visible characters
@@ -168,11 +168,12 @@ def bracket_group(prefix, pieces):
     return [rf"{prefix} \bigl({pieces[0]}".strip(), *pieces[1:-1], pieces[-1] + r"\bigr)"]
 
 
-def wrap_row(lhs, pieces, terms_per_line=TERMS_PER_LINE, width=WIDTH, relation="="):
+def wrap_row(lhs, pieces, terms_per_line=TERMS_PER_LINE, width=WIDTH, relation="=", tag=""):
     """One row ``lhs &= ...`` of an aligned block, its pieces spread over lines.
 
     ``pieces`` are LaTeX strings, each after the first starting with its sign;
     a new line starts after ``terms_per_line`` pieces or ``width`` visible characters.
+    ``tag`` (from ``entry_tag``, for ``align*`` in a document only) goes on the first line.
     """
     if not pieces:
         raise SymnetError("a row needs at least one piece")
@@ -184,7 +185,27 @@ def wrap_row(lhs, pieces, terms_per_line=TERMS_PER_LINE, width=WIDTH, relation="
             current = []
         current.append(piece)
     lines.append(" ".join(current))
-    return f"{lhs} &{relation} {lines[0]}" + "".join(rf" \\ &\qquad {line}" for line in lines[1:])
+    return (f"{lhs} &{relation} {lines[0]}{tag}"
+            + "".join(rf" \\ &\qquad {line}" for line in lines[1:]))
+
+
+# Characters that are not themselves in typewriter text: written as the font's own glyph.
+_TT_SPECIAL = set("_^\\{}~#$%&")
+
+
+def entry_tag(name):
+    r"""``\tag*{...}`` naming an entry in plain typewriter text, for an ``align*`` row.
+
+    The name is the one ``symnet check`` reports (and ``symnet verify --of`` reads),
+    so a reader can find an entry, and ``pdftotext`` reads it back, character for
+    character. ``_`` and ``^`` are the typewriter font's own glyphs (``\char95``),
+    which copy and paste as themselves.
+
+    >>> print(entry_tag("dE/dw_21^(1)"))
+     \tag*{\texttt{dE/dw\char95{}21\char94{}(1)}}
+    """
+    text = "".join(rf"\char{ord(c)}{{}}" if c in _TT_SPECIAL else c for c in name)
+    return rf" \tag*{{\texttt{{{text}}}}}"
 
 
 def omitted(count, what="entries"):

@@ -20,7 +20,7 @@ import sympy as sp
 
 from . import symbols as sym
 from ._size import check_network_size
-from ._validate import check_inputs, check_params, check_sizes
+from ._validate import check_inputs, check_layer_values, check_params, check_sizes
 from .activations import activation
 from .errors import SymnetError
 
@@ -216,25 +216,50 @@ class MLP:
     def forward(self, X, w):
         """Outputs y for inputs X: shape (N, K) for X of shape (N, D), (K,) for X of shape (D,).
 
-        Complex X or w are accepted (for complex-step differentiation).
+        Complex X or w are accepted (for complex-step differentiation). A value
+        that overflows float64 raises ``symnet.NumericalOverflowError`` naming the
+        unit (see ``_activate_numpy``).
         """
         X, single = check_inputs(self, X)
         w = check_params(self, w, allow_complex=True)
-        Z = X
-        for l in range(1, self.n_layers + 1):
-            W, b = self._layer_arrays(w, l)
-            A = Z @ W.T + b
-            Z = self._activate_numpy(l, A)
+        Z = self.forward_layers(X, w)[1][-1]
         return Z[0] if single else Z
+
+    def forward_layers(self, X, w):
+        """The forward pass: pre-activations A[l] and values Z[l] for l = 0..L (no checks).
+
+        The one forward pass of symnet: ``forward``, the compiled matrix form and the
+        numerical checker's stacked points all run it. ``A[0]`` is None and ``Z[0]`` is
+        X. X is (N, D) or a stack (P, N, D); w is (W,) or a stack (P, W) of parameter
+        vectors (real or complex); ``A[l]``, ``Z[l]`` are (N, n_l), or (P, N, n_l) for a
+        stack: a layer is one (batched) matrix product.
+        """
+        A, Z = [None], [X]
+        stack = np.shape(w)[:-1]
+        for l in range(1, self.n_layers + 1):
+            w_cols, b_cols = self.layer_slices(l)
+            weights = w[..., w_cols].reshape(stack + (self.sizes[l], self.sizes[l - 1]))
+            A.append(affine(Z[-1], np.swapaxes(weights, -1, -2), w[..., None, b_cols]))
+            Z.append(self._activate_numpy(l, A[-1]))
+        return A, Z
 
     def _layer_arrays(self, w, layer):
         w_cols, b_cols = self.layer_slices(layer)
         return w[w_cols].reshape(self.sizes[layer], self.sizes[layer - 1]), w[b_cols]
 
     def _activate_numpy(self, layer, A):
+        """z^(l) = h_l(A) for pre-activations A (..., n_l); every forward pass goes through here.
+
+        A non-finite a or z (float64 overflowed although X and w are finite) raises
+        ``symnet.NumericalOverflowError`` naming the unit and the sample, unless the
+        caller declared with ``np.errstate(over="ignore")`` that it inspects
+        non-finite values itself (``symnet.check`` at its perturbed points).
+        """
         from .numerics import stable_softmax
         act = self.activations[layer - 1]
-        return act.numpy(A) if act.elementwise else stable_softmax(A, axis=-1)
+        Z = act.numpy(A) if act.elementwise else stable_softmax(A, axis=-1)
+        check_layer_values(self, layer, A, Z)
+        return Z
 
     # -- the substituted graph ----------------------------------------------------
     @cached_property
@@ -264,6 +289,17 @@ class MLP:
         """The outputs y_1..y_K as a K x 1 Matrix in the inputs and parameters (substituted)."""
         y = self._post[-1]
         return sp.Matrix([self.substitution[k] for k in y])
+
+
+def affine(Z, weights_T, biases):
+    """Z W^T + b for one layer, with NumPy's overflow warning left to the layer's check.
+
+    An overflow here (a sum of products past 1.8e308) is reported by
+    ``MLP._activate_numpy``, which names the unit; a RuntimeWarning before it would
+    say less. Works on stacks (``symnet.perturbed``): Z (..., N, n), weights_T (..., n, m).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, right after
+        return Z @ weights_T + biases
 
 
 def _activation_text(act):

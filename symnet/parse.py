@@ -4,17 +4,21 @@ A formula such as ``"(y_1 - t_1)*w_11^(2)*(1 - z_1^(1)^2)*x_1"`` or
 ``r"\\delta_1^{(2)} z_1^{(1)}"`` becomes a SymPy expression in symnet's symbols.
 The text goes through three whitelists and nothing else:
 
-1. a lexer that accepts only numbers, symnet names (``w_21^(2)``, ``delta_j^(1)``,
-   ``x_1``), known function names, ``+ - * / ^ ** ( ) ,`` and spaces, and refuses
-   any other character or word where it stands (quotes, dots, brackets, ``lambda``,
-   ``__import__``, ...); LaTeX is first translated to this plain form by a small
-   translator that knows a fixed list of commands;
+1. a lexer (``symnet._lexer``) that accepts only numbers, symnet names
+   (``w_21^(2)``, ``delta_j^(1)``, ``x_1``), known function names,
+   ``+ - * / ^ ** ( ) ,`` and spaces, and refuses any other character or word
+   where it stands (quotes, dots, brackets, ``lambda``, ``__import__``, ...);
+   LaTeX is first translated to this plain form by a small translator that
+   knows a fixed list of commands;
 2. Python's ``ast.parse`` (``mode="eval"``) on a rewritten source in which every
    name is a placeholder, walked node by node: only numbers, the arithmetic
-   operators and calls of known functions pass;
+   operators and calls of known functions pass. Chains such as
+   ``x_1 + x_1 + ...`` are walked in a loop, not by recursion, so their length
+   is bounded only by the length of the text;
 3. limits checked before any work: the length of the text, the depth of nested
-   parentheses (``ast`` recursion could crash), the size of numbers and exponents
-   (``9**9**9**9`` is refused, not computed).
+   parentheses (``ast`` recursion could crash), the size of numbers, indices and
+   exponents (``9**9**9**9`` is refused, not computed), and values that are not
+   real (``sqrt(-1)``) or not finite (``1/0``).
 
 Every refusal is a ``ParseError`` that points at the offending token.
 
@@ -36,239 +40,94 @@ symnet.parse.ParseError: '__import__' at position 0: names starting with '_' are
 
 import ast
 import re
+import weakref
 
 import sympy as sp
 
 from . import symbols as sym
 from ._latex_input import latex_to_plain
-from .errors import SymnetError
-from .functions import relu_function, sigmoid, softplus
+from ._lexer import (ARITY, KNOWN_FUNCTIONS, MAX_DEPTH, ParseError, fail, lex,
+                     placeholder_source)
 
-__all__ = ["ParseError", "parse_formula", "KNOWN_FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH"]
+__all__ = ["ParseError", "UnknownSymbolError", "parse_formula", "read_formula",
+           "known_symbols", "suggestion", "suggestion_for", "KNOWN_FUNCTIONS", "MAX_LENGTH",
+           "MAX_DEPTH"]
 
 MAX_LENGTH = 10_000      # characters: a hand-derived formula is a few hundred at most
-MAX_DEPTH = 64           # nested parentheses, checked before ast.parse (which recurses)
 MAX_EXPONENT = 100       # |n| in x**n, so exact evaluation at a rational point stays small
-MAX_NUMBER_DIGITS = 40   # digits of one number literal
 MAX_BITS = 100_000       # bits of an exact number built from literals (2**100000 is the limit)
 
-_H = sp.Heaviside
 
-
-def _derivative_of(function):
-    u = sp.Dummy("u", real=True)
-    first = sp.diff(function(u), u)
-    return lambda argument: first.xreplace({u: argument})
-
-
-# name -> SymPy builder. ``name'`` (e.g. ``tanh'``, ``sigma'``) is the derivative.
-KNOWN_FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
-    "tanh": sp.tanh, "cosh": sp.cosh, "sinh": sp.sinh, "sech": sp.sech,
-    "sigma": sigmoid, "sigmoid": sigmoid, "logistic": sigmoid, "softplus": softplus,
-    "relu": relu_function(0), "ReLU": relu_function(0), "Heaviside": _H, "H": _H,
-    "abs": sp.Abs, "max": sp.Max, "min": sp.Min,
-}
-_DIFFERENTIABLE = ("exp", "tanh", "cosh", "sinh", "sigma", "sigmoid", "logistic", "softplus",
-                   "relu", "ReLU", "log", "ln", "sqrt")
-_ARITY = {"Heaviside": (1, 2), "H": (1, 2), "max": (2, 2), "min": (2, 2)}
-# Stems of symnet's symbols: number of indices, and whether a layer ^(l) follows.
-_STEMS = {"x": (1, False), "y": (1, False), "t": (1, False), "w": (2, True), "b": (1, True),
-          "a": (1, True), "z": (1, True), "delta": (1, True)}
-_FORBIDDEN_WORDS = {"lambda", "import", "for", "in", "if", "else", "not", "and", "or", "is",
-                    "await", "yield", "def", "class", "exec", "eval", "open", "os", "sys"}
-
-
-class ParseError(SymnetError):
-    """A formula that cannot be read; ``position`` and ``token`` say where and what.
+class UnknownSymbolError(ParseError):
+    """A symbol the network does not have; ``suggestion`` is the one probably meant, or None.
 
     Examples
     --------
+    >>> import symnet
     >>> try:
-    ...     parse_formula("x_1 + foo")
-    ... except ParseError as error:
-    ...     print(error.position, repr(error.token))
-    6 'foo'
+    ...     parse_formula("w_21^(2)", symnet.MLP([2, 3, 1]))
+    ... except UnknownSymbolError as error:
+    ...     print(error.symbol, "->", error.suggestion)
+    w_21^(2) -> w_12^(2)
     """
 
-    def __init__(self, message, text="", position=0, token=""):
-        self.position, self.token, self.text, self.reason = position, token, text, message
-        start = max(0, position - 30)
-        snippet = text[start:position + 40].replace("\n", " ")
-        pointer = " " * (position - start) + "^"
-        where = f"{token!r} at position {position}: " if token else f"at position {position}: "
-        super().__init__(f"{where}{message}\n  {snippet}\n  {pointer}" if text else message)
+    __module__ = "symnet.parse"
+
+    def __init__(self, message, text="", position=0, token="", symbol=None, suggestion=None):
+        super().__init__(message, text, position, token)
+        self.symbol, self.suggestion = symbol, suggestion
+
+    def moved(self, message, text, position, token):
+        """The same error pointing into another text (the LaTeX the formula came from)."""
+        return UnknownSymbolError(message, text, position, token, self.symbol, self.suggestion)
 
 
-def _error(message, text, position, token):
-    raise ParseError(message, text, position, token)
+def _moved(error, message, text, position, token):
+    if isinstance(error, UnknownSymbolError):
+        return error.moved(message, text, position, token)
+    return ParseError(message, text, position, token)
 
 
-# -- lexer -------------------------------------------------------------------------
-_DIGITS, _SPACES = "0123456789", " \t\r\n\f\v"
-_SPACE = re.compile(r"[ \t\r\n\f\v]+")
-_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_NAME = re.compile(r"([A-Za-z]+)_([A-Za-z0-9]+(?:,[A-Za-z0-9]+)*)", re.ASCII)
-_LAYER = re.compile(r"\^\((\d+|[A-Za-z])\)", re.ASCII)
-_OPERATOR = re.compile(r"\*\*|[-+*/^(),]", re.ASCII)
-
-
-class _Token:
-    __slots__ = ("kind", "text", "position", "value")
-
-    def __init__(self, kind, text, position, value=None):
-        self.kind, self.text, self.position, self.value = kind, text, position, value
-
-
-def _split_indices(raw):
-    """'21' -> ['2', '1'], 'ji' -> ['j', 'i'], '10,3' -> ['10', '3']."""
-    return raw.split(",") if "," in raw else list(raw)
-
-
-def _lex_word(text, position, tokens):
-    """A symnet name, a function name (with ``'`` for its derivative) or ``sum_k``."""
-    word = _WORD.match(text, position).group()
-    if word.startswith("_") or "__" in word:
-        _error("names starting with '_' are never accepted", text, position, word)
-    name = _NAME.match(text, position)
-    if name and name.group(1) in _STEMS:
-        stem, raw = name.groups()
-        n_indices, layered = _STEMS[stem]
-        if n_indices == 1 and "," in raw:  # x_1,0 inside max(x_1,0): the comma separates
-            raw = raw.split(",")[0]
-        end = position + len(stem) + 1 + len(raw)
-        indices = [raw] if n_indices == 1 and (raw.isdigit() or len(raw) == 1) else \
-            _split_indices(raw)
-        if len(indices) != n_indices:
-            _error(f"{stem} takes {n_indices} ind{'ex' if n_indices == 1 else 'ices'} "
-                   f"({'w_ji^(l)' if stem == 'w' else stem + '_j'})", text, position,
-                   text[position:end])
-        layer = None
-        if layered:
-            match = _LAYER.match(text, end)
-            if not match:
-                _error(f"{stem} needs its layer in parentheses, e.g. {stem}_"
-                       f"{''.join(indices)}^(1)", text, position, text[position:end])
-            layer, end = match.group(1), match.end()
-        tokens.append(_Token("name", text[position:end], position, (stem, indices, layer)))
-        return end
-    if name and name.group(1) == "sum" and name.group(2).isalpha() and len(name.group(2)) == 1:
-        tokens.append(_Token("sum", name.group(), position, name.group(2)))
-        return name.end()
-    end = position + len(word)
-    if word in KNOWN_FUNCTIONS or word == "h":
-        prime = text.startswith("'", end)
-        if prime and word not in _DIFFERENTIABLE and word != "h":
-            _error(f"{word}' is not available; write the derivative out", text, position, word)
-        if word == "h" and not prime:
-            _error("h is written h'(a_j^(l)) (the derivative of layer l's activation)",
-                   text, position, word)
-        tokens.append(_Token("function", word + "'" * prime, position, word))
-        return end + prime
-    if word == "e":
-        tokens.append(_Token("number", word, position, sp.E))
-        return end
-    if word in ("pi",):
-        tokens.append(_Token("number", word, position, sp.pi))
-        return end
-    why = ("is a Python keyword or module, not part of a formula" if word in _FORBIDDEN_WORDS
-           else "is not a known name")
-    _error(f"{why}. Known: x_i, t_k, y_k, w_ji^(l), b_j^(l), a_j^(l), z_j^(l), delta_j^(l) "
-           f"and the functions {', '.join(sorted(set(KNOWN_FUNCTIONS)))}, h'(a_j^(l))",
-           text, position, word)
-
-
-def _lex(text):
-    tokens, position, depth = [], 0, 0
-    while position < len(text):
-        char = text[position]
-        if char in _SPACES:
-            position = _SPACE.match(text, position).end()
-        elif char in _DIGITS or (char == "." and text[position + 1:position + 2] in _DIGITS
-                                 and position + 1 < len(text)):
-            match = _NUMBER.match(text, position)
-            digits, exponent = match.group(1), match.group(2)
-            if len(digits) > MAX_NUMBER_DIGITS or (exponent and abs(int(exponent)) > 300):
-                _error(f"numbers are limited to {MAX_NUMBER_DIGITS} digits and exponents "
-                       "to e+-300", text, position, match.group())
-            tokens.append(_Token("number", match.group(), position, sp.Rational(match.group())))
-            position = match.end()
-        elif char.isascii() and (char.isalpha() or char == "_"):
-            position = _lex_word(text, position, tokens)
-        elif _OPERATOR.match(text, position):
-            op = _OPERATOR.match(text, position).group()
-            depth += {"(": 1, ")": -1}.get(op, 0)
-            if depth > MAX_DEPTH:
-                _error(f"parentheses nest deeper than {MAX_DEPTH} levels", text, position, op)
-            if depth < 0:
-                _error("this ')' closes nothing", text, position, op)
-            tokens.append(_Token("op", op, position))
-            position += len(op)
-        else:
-            _error("this character is not part of a formula (allowed: numbers, names, "
-                   "+ - * / ^ ** ( ) ,)", text, position, char)
-    return tokens
-
-
-# -- placeholders for ast ------------------------------------------------------------
-def _source(tokens):
-    """Python source with every operand a placeholder ``_<n>``, and the token of each character.
-
-    Juxtaposition is multiplication (``2 x_1``, ``delta_1^(2) z_1^(1)``) as in
-    LaTeX; ``^`` is the power. Function names are followed by their call.
-    """
-    pieces, previous = [], None
-    for index, token in enumerate(tokens):
-        starts_operand = token.kind != "op" or token.text == "("
-        ends_operand = previous is not None and (
-            previous.kind in ("number", "name") or previous.text == ")")
-        if starts_operand and ends_operand:
-            if token.kind == "number":
-                raise ParseError("a number right after another operand: write * or an "
-                                 "operator between them", "", token.position, token.text)
-            pieces.append(("*", token))
-        if token.kind in ("function", "sum") and tokens[index + 1:index + 2] and \
-                tokens[index + 1].text != "(":
-            raise ParseError(f"{token.text} is a function: write {token.text}(...)", "",
-                             token.position, token.text)
-        piece = ("**" if token.text == "^" else token.text) if token.kind == "op" else f"_{index}"
-        pieces.append((piece, token))
-        previous = token
-    source = "".join(piece for piece, _ in pieces)
-    owners = [token for piece, token in pieces for _ in piece]
-    return source, owners
+_SUM_OPS = (ast.Add, ast.Sub)
+_PRODUCT_OPS = (ast.Mult, ast.Div)
+# What SymPy raises when a function is given an argument it cannot take (Max of a
+# complex number, a power too large for memory): each becomes a ParseError.
+_SYMPY_FAILURES = (ArithmeticError, TypeError, ValueError, AttributeError, MemoryError,
+                   RecursionError)
 
 
 class _Builder:
     """Walks the ``ast`` of the placeholder source; only whitelisted nodes become SymPy."""
 
-    _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
-
-    def __init__(self, text, tokens, owners, net):
+    def __init__(self, text, tokens, owners, net, on_unknown=None):
         self.text, self.tokens, self.owners, self.net = text, tokens, owners, net
+        self.on_unknown = on_unknown
 
     def fail(self, message, node=None, token=None):
         if token is None:
             column = getattr(node, "col_offset", 0)
             token = self.owners[min(column, len(self.owners) - 1)] if self.owners else None
-        _error(message, self.text, token.position if token else 0, token.text if token else "")
+        fail(message, self.text, token.position if token else 0, token.text if token else "")
 
     def token_of(self, node):
         return self.tokens[int(node.id[1:])]
 
     def build(self, node, env):
         if isinstance(node, ast.Expression):
-            return self.build(node.body, env)
-        if isinstance(node, ast.BinOp) and type(node.op) in self._BINARY:
-            return self._BINARY[type(node.op)](self.build(node.left, env),
-                                               self.build(node.right, env))
+            node = node.body
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SUM_OPS):
+            return self.chain(node, env, _SUM_OPS)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _PRODUCT_OPS):
+            return self.chain(node, env, _PRODUCT_OPS)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            return self.power(node, self.build(node.left, env), self.build(node.right, env))
+            return self.tower(node, env)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = self.build(node.operand, env)
-            return -value if isinstance(node.op, ast.USub) else value
+            negative = False
+            while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                negative ^= isinstance(node.op, ast.USub)
+                node = node.operand
+            value = self.build(node, env)
+            return -value if negative else value
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             token = self.token_of(node)
             if token.kind == "number":
@@ -281,6 +140,35 @@ class _Builder:
         self.fail("this is not part of a formula (only numbers, names, + - * / ^ and "
                   "known functions)", node)
 
+    def chain(self, node, env, ops):
+        """``a + b - c + ...`` (or ``a * b / c ...``) in a loop over the left spine."""
+        operands = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+            operands.append(node)
+            node = node.left
+        values = [self.build(node, env)]
+        for operation in reversed(operands):
+            value = self.build(operation.right, env)
+            if isinstance(operation.op, ast.Sub):
+                value = -value
+            elif isinstance(operation.op, ast.Div):
+                if value == 0:
+                    self.fail("division by zero", operation.right)
+                value = 1 / value
+            values.append(value)
+        return sp.Add(*values) if ops is _SUM_OPS else sp.Mul(*values)
+
+    def tower(self, node, env):
+        """``a ^ b ^ c`` (right-associative) in a loop over the right spine."""
+        bases = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            bases.append(node)
+            node = node.right
+        exponent = self.build(node, env)
+        for operation in reversed(bases):
+            exponent = self.power(operation, self.build(operation.left, env), exponent)
+        return exponent
+
     def power(self, node, base, exponent):
         if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
             self.fail(f"exponents are limited to {MAX_EXPONENT} in size; got {exponent}", node.right)
@@ -289,11 +177,23 @@ class _Builder:
             if bits > MAX_BITS:
                 self.fail(f"this power would be a number of about {int(bits):,} bits (the "
                           f"limit is {MAX_BITS:,})", node.right)
-        result = base ** exponent
+        if base == 0 and exponent.is_number and exponent.is_negative:
+            self.fail("division by zero (0 to a negative power)", node)
+        try:
+            result = base ** exponent
+        except _SYMPY_FAILURES as error:
+            self.fail(f"this power cannot be formed ({type(error).__name__})", node)
         if result.is_Pow and result.exp.is_Number and abs(result.exp) > MAX_EXPONENT:
             self.fail(f"exponents are limited to {MAX_EXPONENT}; this power has "
                       f"{result.exp}", node)
+        self.require_real(result, "this power", node=node)
         return result
+
+    def require_real(self, value, what, node=None, token=None):
+        """Refuse a constant that is not a real number (sqrt(-1), log(-2)) or not finite."""
+        if value.is_number and (value.is_real is False or value.has(sp.zoo, sp.nan)):
+            self.fail(f"{what} is not a real number (it is {value}); formulas are real-valued",
+                      node, token)
 
     def call(self, node, env):
         token = self.token_of(node.func)
@@ -303,17 +203,24 @@ class _Builder:
             return self.summation(token.value, node.args[0], env, token)
         if token.kind != "function":
             self.fail("only known functions can be called", token=token)
-        low, high = _ARITY.get(token.value, (1, 1))
+        low, high = ARITY.get(token.value, (1, 1))
         if not low <= len(node.args) <= high or any(isinstance(a, ast.Starred) for a in node.args):
             self.fail(f"{token.text} takes {low if low == high else f'{low} or {high}'} "
                       f"argument{'s' if high > 1 else ''}", token=token)
         args = [self.build(argument, env) for argument in node.args]
+        for argument in args:
+            self.require_real(argument, f"an argument of {token.text}", token=token)
         if token.text == "h'":
             return self.h_prime(args[0], token)
         function = KNOWN_FUNCTIONS[token.value]
-        if token.text.endswith("'"):
-            return _derivative_of(function)(args[0])
-        return function(*args)
+        try:
+            result = (_derivative_of(token.value)(args[0]) if token.text.endswith("'")
+                      else function(*args))
+        except _SYMPY_FAILURES as error:
+            self.fail(f"{token.text}(...) cannot take these arguments ({type(error).__name__})",
+                      token=token)
+        self.require_real(result, f"{token.text}(...)", token=token)
+        return result
 
     def h_prime(self, argument, token):
         match = _PRE_ACTIVATION.match(getattr(argument, "name", ""))
@@ -322,6 +229,8 @@ class _Builder:
                       "otherwise write the derivative, e.g. tanh'(u) or 1 - tanh(u)^2",
                       token=token)
         layer = int(match.group(1))
+        if not 1 <= layer <= self.net.n_layers:
+            self.fail(f"the layers of {self.net!r} are 1..{self.net.n_layers}", token=token)
         return self.net.activations[layer - 1].derivative_at(argument)
 
     def summation(self, letter, body, env, token):
@@ -355,10 +264,26 @@ class _Builder:
                 self.fail("indices and layers count from 1", token=token)
             numbers.append(int(value))
         symbol = _BUILD[stem](*numbers)
-        if self.net is not None and symbol not in _known_symbols(self.net):
-            self.fail(f"{symbol} is not a symbol of {self.net!r}. {_describe(self.net)}",
-                      token=token)
+        if self.net is not None and symbol not in known_symbols(self.net):
+            meant = suggestion(self.net, stem, numbers)
+            replacement = None if self.on_unknown is None else \
+                self.on_unknown(symbol, meant, token)
+            if replacement is not None:
+                return replacement
+            shape = "-".join(str(n) for n in self.net.sizes)
+            guess = (f" ({symbol} does not exist in a {shape} network: did you mean "
+                     f"{meant}?)" if meant is not None else "")
+            raise UnknownSymbolError(f"{symbol} is not a symbol of {self.net!r}{guess}. "
+                                     f"{_describe(self.net)}", self.text, token.position,
+                                     token.text, symbol, meant)
         return symbol
+
+
+def _derivative_of(name):
+    """u -> f'(u) for a known function name (``tanh'``, ``sigma'``)."""
+    u = sp.Dummy("u", real=True)
+    first = sp.diff(KNOWN_FUNCTIONS[name](u), u)
+    return lambda argument: first.xreplace({u: argument})
 
 
 _PRE_ACTIVATION = re.compile(r"^a_\d+\^\((\d+)\)$", re.ASCII)
@@ -380,11 +305,42 @@ def _index_range(sizes, stem, place, layer):
     return sizes[layer - 1] if stem == "w" and place == 1 else sizes[layer]
 
 
-def _known_symbols(net):
-    known = set(net.inputs) | set(net.targets) | set(net.params) | set(net.equations)
-    known |= {sym.delta(l, j) for l in range(1, net.n_layers + 1)
-              for j in range(1, net.sizes[l] + 1)}
-    return known
+_KNOWN = weakref.WeakKeyDictionary()
+
+
+def known_symbols(net):
+    """Every symbol a formula about ``net`` may use (built once per network)."""
+    if net not in _KNOWN:
+        known = set(net.inputs) | set(net.targets) | set(net.params) | set(net.equations)
+        known |= {sym.delta(l, j) for l in range(1, net.n_layers + 1)
+                  for j in range(1, net.sizes[l] + 1)}
+        _KNOWN[net] = frozenset(known)
+    return _KNOWN[net]
+
+
+def suggestion(net, stem, numbers):
+    """The symbol probably meant for one the network lacks: the transposed weight, y for z^(L)."""
+    known = known_symbols(net)
+    if stem == "w":
+        j, i, layer = numbers
+        swapped = sym.weight(layer, i, j)
+        return swapped if swapped in known else None
+    if stem == "z" and numbers[1] == net.n_layers:
+        output = sym.output(numbers[0])
+        return output if output in known else None
+    return None
+
+
+def suggestion_for(net, symbol):
+    """``suggestion`` for a SymPy symbol named as symnet names them (``w_21^(2)``)."""
+    match = re.fullmatch(r"([a-z]+)_(\d+(?:,\d+)*)(?:\^\((\d+)\))?", symbol.name)
+    if not match or match.group(1) not in ("w", "z") or match.group(3) is None:
+        return None
+    stem, raw, layer = match.groups()
+    indices = raw.split(",") if "," in raw else (list(raw) if stem == "w" else [raw])
+    if len(indices) != (2 if stem == "w" else 1):
+        return None
+    return suggestion(net, stem, [int(i) for i in indices] + [int(layer)])
 
 
 def _describe(net):
@@ -409,9 +365,10 @@ def parse_formula(text, net=None, *, indices=None):
         Plain text (``"delta_1^(2)*z_1^(1)"``, ``^`` or ``**`` for powers,
         juxtaposition for products) or LaTeX (``r"\\frac{1}{2} \\delta_1^{(2)}"``).
         Functions: exp, log/ln, sqrt, tanh, cosh, sinh, sech, sigma/sigmoid,
-        softplus, relu, Heaviside/H, abs, max, min; ``f'(u)`` is the derivative of
-        f, ``h'(a_j^(l))`` the derivative of layer l's activation (needs ``net``);
-        ``sum_k(...)`` adds the term over the range of k (needs ``net``).
+        softplus, relu, Heaviside/H, abs, max, min, sign; ``f'(u)`` is the
+        derivative of f, ``h'(a_j^(l))`` the derivative of layer l's activation
+        (needs ``net``); ``sum_k(...)`` adds the term over the range of k (needs ``net``).
+        Decimals are the exact rationals they denote: ``0.1`` is 1/10, ``1e-40`` is 10^-40.
     net : MLP, optional
         When given, only the network's symbols are accepted.
     indices : dict, optional
@@ -425,7 +382,8 @@ def parse_formula(text, net=None, *, indices=None):
     Raises
     ------
     ParseError
-        With ``.position`` and ``.token`` of the first offending token.
+        With ``.position`` and ``.token`` of the first offending token;
+        ``UnknownSymbolError`` (a ``ParseError``) for a symbol ``net`` does not have.
 
     Examples
     --------
@@ -438,27 +396,33 @@ def parse_formula(text, net=None, *, indices=None):
     >>> parse_formula("w_31^(1)", net)
     Traceback (most recent call last):
     ...
-    symnet.parse.ParseError: 'w_31^(1)' at position 0: w_31^(1) is not a symbol of MLP([2, 2, 1], hidden='tanh', output='linear'). Its symbols: x_1..x_2, t_1..t_1, y_1..y_1; layer 1: w_ji^(1) (j = 1..2, i = 1..2), b_j^(1), a_j^(1), z_j^(1), delta_j^(1); layer 2: w_ji^(2) (j = 1..1, i = 1..2), b_j^(2), a_j^(2), delta_j^(2)
+    symnet.parse.UnknownSymbolError: 'w_31^(1)' at position 0: w_31^(1) is not a symbol of MLP([2, 2, 1], hidden='tanh', output='linear'). Its symbols: x_1..x_2, t_1..t_1, y_1..y_1; layer 1: w_ji^(1) (j = 1..2, i = 1..2), b_j^(1), a_j^(1), z_j^(1), delta_j^(1); layer 2: w_ji^(2) (j = 1..1, i = 1..2), b_j^(2), a_j^(2), delta_j^(2)
       w_31^(1)
       ^
     """
+    return read_formula(text, net, indices)
+
+
+def read_formula(text, net=None, indices=None, on_unknown=None):
+    """``parse_formula`` with a hook: ``on_unknown(symbol, suggestion, token)`` is called for
+    a symbol ``net`` lacks; what it returns takes the symbol's place (None: refuse it)."""
     if not isinstance(text, str):
         raise ParseError(f"a formula is a string; got {type(text).__name__}")
-    _check_depth(text)
     if len(text) > MAX_LENGTH:
         raise ParseError(f"the formula has {len(text):,} characters; the limit is "
                          f"{MAX_LENGTH:,}", text[:60], 0, "")
+    _check_depth(text)
     if not text.strip():
         raise ParseError("the formula is empty", text, 0, "")
     if _is_latex(text):
         plain, origin = latex_to_plain(text, ParseError)
         try:
-            return _parse_plain(plain, net, indices or {})
+            return _parse_plain(plain, net, indices or {}, on_unknown)
         except ParseError as error:
             position = origin[min(error.position, len(origin) - 1)] if origin else 0
-            raise ParseError(error.reason + f" (read from the LaTeX as: {plain})", text,
-                             position, text[position:position + len(error.token)]) from None
-    return _parse_plain(text, net, indices or {})
+            raise _moved(error, error.reason + f" (read from the LaTeX as: {plain})", text,
+                         position, text[position:position + len(error.token)]) from None
+    return _parse_plain(text, net, indices or {}, on_unknown)
 
 
 def _check_depth(text):
@@ -468,33 +432,41 @@ def _check_depth(text):
         if char in "([{":
             depth += 1
             if depth > MAX_DEPTH:
-                _error(f"brackets nest deeper than {MAX_DEPTH} levels", text, position, char)
+                fail(f"brackets nest deeper than {MAX_DEPTH} levels", text, position, char)
         elif char in ")]}":
             depth -= 1
 
 
-def _parse_plain(text, net, indices):
-    tokens = _lex(text)
+def _parse_plain(text, net, indices, on_unknown):
+    tokens = lex(text)
     if not tokens:
-        _error("the formula is empty", text, 0, "")
+        fail("the formula is empty", text, 0, "")
     try:
-        source, owners = _source(tokens)
+        source, owners = placeholder_source(tokens)
     except ParseError as error:
-        _error(error.reason, text, error.position, error.token)
+        fail(error.reason, text, error.position, error.token)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         offset = error.offset or 0
         if offset < 1 or offset > len(source):  # Python reports the end of the text as 0
-            _error("the formula ends too early (an operand or ')' is missing)", text,
-                   tokens[-1].position, tokens[-1].text)
+            fail("the formula ends too early (an operand or ')' is missing)", text,
+                 tokens[-1].position, tokens[-1].text)
         token = owners[offset - 1]
         message = {"(": "this '(' is never closed"}.get(token.text, "an operand or operator "
                                                         "is missing or extra here")
-        _error(message, text, token.position, token.text)
-    except (MemoryError, RecursionError):
-        _error("the formula is too deeply nested", text, 0, "")
-    expression = _Builder(text, tokens, owners, net).build(tree, dict(indices))
+        fail(message, text, token.position, token.text)
+    except (MemoryError, RecursionError):  # e.g. 3,000 nested powers or signs
+        fail("the formula is too deeply nested", text, 0, "")
+    builder = _Builder(text, tokens, owners, net, on_unknown)
+    try:
+        expression = builder.build(tree, dict(indices))
+    except ParseError:
+        raise
+    except _SYMPY_FAILURES as error:  # SymPy's own evaluation of what was built
+        fail(f"SymPy cannot form this expression ({type(error).__name__})", text, 0, "")
     if not isinstance(expression, sp.Expr):
-        _error("this does not describe a number", text, 0, "")
+        fail("this does not describe a number", text, 0, "")
+    if expression.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        fail("the formula is not finite (a division by zero?)", text, 0, "")
     return expression

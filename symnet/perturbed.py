@@ -46,15 +46,7 @@ def stacked_forward(net, X, w):
         ``A[l]`` and ``Z[l]`` of shape (P, N, n_l) (or (N, n_l) without a stack);
         ``A[0]`` is None and ``Z[0]`` is X.
     """
-    A, Z = [None], [X]
-    stack_shape = w.shape[:-1]
-    for l in range(1, net.n_layers + 1):
-        w_cols, b_cols = net.layer_slices(l)
-        weights = w[..., w_cols].reshape(stack_shape + (net.sizes[l], net.sizes[l - 1]))
-        biases = w[..., b_cols][..., None, :]
-        A.append(Z[-1] @ np.swapaxes(weights, -1, -2) + biases)
-        Z.append(net._activate_numpy(l, A[-1]))
-    return A, Z
+    return net.forward_layers(X, w)  # the network's one forward pass, run on the stack
 
 
 def kinked_layers(net):

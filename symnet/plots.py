@@ -20,7 +20,8 @@ import io
 import numpy as np
 
 __all__ = ["LessonFigure", "png", "network_diagram", "function_and_derivative", "heatmap",
-           "ranking", "loglog", "curves", "spectrum", "layer_bars", "images"]
+           "ranking", "sensitivity_figure", "trend_figure", "loglog", "curves", "spectrum",
+           "layer_bars", "images"]
 
 
 def _figure_class():
@@ -128,14 +129,7 @@ def heatmap(matrix, rows, columns, title, colorbar="value"):
     matrix = np.asarray(matrix, dtype=float)
     fig = LessonFigure(figsize=(1.0 + 0.9 * matrix.shape[1], 1.0 + 0.6 * matrix.shape[0]))
     ax = fig.subplots()
-    bound = max(np.abs(matrix).max(), 1e-12)
-    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
-    ax.set_xticks(range(len(columns)), columns)
-    ax.set_yticks(range(len(rows)), rows)
-    if matrix.size <= 64:
-        for (r, c), value in np.ndenumerate(matrix):
-            ax.text(c, r, f"{value:.3g}", ha="center", va="center", fontsize=8)
-    fig.colorbar(image, ax=ax, label=colorbar)
+    _annotated_heatmap(fig, ax, matrix, rows, columns, colorbar)
     ax.set_title(title, fontsize=9)
     return fig
 
@@ -151,6 +145,52 @@ def ranking(values, labels, xlabel, title):
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _annotated_heatmap(fig, ax, matrix, rows, columns, colorbar):
+    bound = max(np.abs(matrix).max(), 1e-12)
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set_yticks(range(len(rows)), rows)
+    if matrix.size <= 64:
+        for (r, c), value in np.ndenumerate(matrix):
+            ax.text(c, r, f"{value:.3g}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label=colorbar)
+
+
+def sensitivity_figure(matrix, importance, rows, columns, title, unit):
+    """A K x D Jacobian heatmap (axes 0, colour bar axes 1) and the inputs ranked (axes 2).
+
+    The bars are sorted largest first; ``unit`` labels the colour bar and the bars.
+    """
+    matrix, importance = np.asarray(matrix, dtype=float), np.asarray(importance, dtype=float)
+    fig = LessonFigure(figsize=(3.0 + 0.9 * matrix.shape[1] + 4.0,
+                                1.5 + max(0.6 * matrix.shape[0], 0.35 * len(importance))))
+    heat, bars = fig.subplots(1, 2, width_ratios=[1.0 + 0.9 * matrix.shape[1], 4.0])
+    _annotated_heatmap(fig, heat, matrix, rows, columns, unit)
+    heat.set_title(title, fontsize=9)
+    order = np.argsort(-importance, kind="stable")
+    bars.barh(range(len(importance)), importance[order])
+    bars.set_yticks(range(len(importance)), [columns[i] for i in order])
+    bars.invert_yaxis()
+    bars.set_xlabel(f"sum_k |dy_k/dx_i| ({unit})")
+    bars.set_title("inputs ranked", fontsize=9)
+    return fig
+
+
+def trend_figure(x, series, xlabel, ylabel, title=""):
+    """Several series against the values x (e.g. slopes along a line in input space)."""
+    fig = LessonFigure(figsize=(6, 3.5))
+    ax = fig.subplots()
+    for name, y in series.items():
+        ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=name)
+    ax.axhline(0.0, color="0.7", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return fig
 
 

@@ -118,7 +118,8 @@ class PointFunction:
 
     def gauss_newton_weights(self):
         """Lambda_n (N, K, K) at the centre."""
-        return self.loss.gauss_newton_weights(self._centre_values[-1], self.T)
+        return self.loss.gauss_newton_weights(self._centre_values[-1], self.T,
+                                              self.centre_pre_activations[-1])
 
 
 def _is_standard(derivation):

@@ -5,22 +5,52 @@
 | gd         | Delta w = -lr g                                              | gradient |
 | sgd        | the same on a mini-batch gradient (N/B) sum_{n in batch} g_n | gradient |
 | momentum, rmsprop, adam | see ``symnet.optimizers`` (published defaults) | gradient |
-| newton     | (H + mu I) p = -g, H the exact Hessian                       | Hessian |
-| lm         | (J^T J + mu I) p = -J^T e, J the parameter Jacobian, e = y - t | Jacobian |
+| newton     | (H + mu c I) p = -g, H the exact Hessian                     | Hessian |
+| lm         | (J^T J + mu D^2) p = -J^T e, J the parameter Jacobian, e = y - t | Jacobian |
 
-Newton and Levenberg-Marquardt share Marquardt's adaptive damping, with MATLAB
-``trainlm``'s defaults: start at mu = 1e-3; a step that lowers E is taken and mu
-is multiplied by mu_dec = 0.1; otherwise (or when H + mu I is not positive
-definite) mu is multiplied by mu_inc = 10 and the step retried; training stops when
-mu exceeds mu_max = 1e10. Large mu gives a short gradient-descent step, small mu the
-(Gauss-)Newton step. For cross-entropy, lm uses the generalised Gauss-Newton matrix
-sum_n B_n^T Lambda_n B_n of ``symnet.hessian`` (``approx="gauss_newton"``).
+Levenberg-Marquardt is Marquardt's scaled form with MINPACK's scaling and stopping
+rules (More 1978) and Nielsen's damping update (as GSL's ``multifit_nlinear``): D^2 is
+the running maximum of diag(J^T J) (a column of zeros gets 1), so mu is relative to
+the curvature of each weight and the step does not depend on the units of the weights.
+A trial step is taken when it lowers E; the gain ratio rho = (actual reduction of E) /
+(reduction predicted by the model) then sets mu for the next step
+(``symnet.optimizers.NielsenDamping``: divided by up to 3 when the model is good,
+multiplied by 2, 4, 8, ... after rejections in a row). Newton's method damps the exact
+Hessian the same way with an isotropic D^2 = c I, c the largest |H_jj| seen, and
+rejects a damping that leaves H + mu c I indefinite. For cross-entropy, lm uses the
+generalised Gauss-Newton matrix sum_n B_n^T Lambda_n B_n of ``symnet.hessian``
+(``approx="gauss_newton"``) in place of J^T J. For sum-of-squares, lm adds the
+geodesic acceleration of Transtrum & Sethna (2012) to the step, a / 2 with
+a = -(J^T J + mu D^2)^-1 J^T r_vv and r_vv the exact second directional derivative
+of the outputs, when it is small (``geodesic=False`` turns it off; see
+``symnet._damped``). Tolerances 0 are replaced by machine epsilon.
+
+A second-order run stops, converged, when the first of these holds (MINPACK's tests):
+
+* grad_tol: ||dE/dw|| <= grad_tol (every method);
+* gtol (lm with sse): max_j |cos(e, column j of J)| <= gtol, the residual is orthogonal
+  to every column of J to that precision (E = 0 meets it too);
+* ftol: the actual and the predicted reduction of E of a step are both <= ftol E (and
+  rho <= 2): no step changes E by more than ftol relative, so E is known to that
+  precision (a step that ends here is kept when it lowered E);
+* xtol: the scaled step ||D p|| <= xtol (||D w|| + xtol): the weights move by less than
+  xtol relative. Rejections in a row raise mu without bound, so a point where no step
+  lowers E (a minimum to working precision) always ends here or at ftol.
 
 E = sum_n E_n (summed over samples, as everywhere in symnet). Every iteration
 records the full-batch E, ||dE/dw||, the gradient norm of each layer (to watch
-gradients vanish or explode with depth) and ||Delta w||. Training stops when
-||dE/dw|| <= grad_tol, after max_iter iterations, or, for a first-order method,
-with ``TrainingDiverged`` as soon as E or the gradient stops being finite.
+gradients vanish or explode with depth) and ||Delta w||; newton and lm also record
+every trial step, rejected ones included (``FitHistory.trials``).
+
+A first-order run raises ``TrainingDiverged`` as soon as it is evidently diverging:
+E or the gradient is not finite, E exceeds DIVERGENCE_FACTOR = 1000 times its start,
+or (full-batch gd and momentum, which never rise steadily while stable) E has risen
+in each of the last DIVERGENCE_RISES = 5 steps, with ||dE/dw|| growing too, to above
+its start. Mini-batch noise and the adaptive rules' steps of about lr per weight make
+E rise now and then in a stable run, so for sgd, rmsprop and adam only the first two
+count. The error suggests a learning rate from the curvature: the
+largest eigenvalue lambda_max of the exact Hessian (power iteration on Hessian-vector
+products) at the start and where E was lowest, and the rule's stability limit.
 """
 
 from dataclasses import dataclass, field
@@ -28,36 +58,69 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import engine
-from ._validate import check_inputs, check_params, check_targets
+from ._damped import Trial
+from ._damped import run as _second_order_run
+from ._size import check_newton_step
+from ._validate import check_inputs, check_number, check_params, check_targets
 from .errors import SymnetError
+from .examples import CurveProblem, curve_problem
 from .losses import get_loss
-from .optimizers import FIRST_ORDER
+from .optimizers import FIRST_ORDER, largest_eigenvalue
 
-__all__ = ["fit", "FitResult", "FitHistory", "TrainingDiverged", "METHODS", "DAMPING",
-           "curve_problem", "CurveProblem"]
+__all__ = ["fit", "FitResult", "FitHistory", "Trial", "TrainingDiverged", "METHODS",
+           "DAMPING", "curve_problem", "CurveProblem"]
 
 METHODS = ("gd", "sgd", "momentum", "rmsprop", "adam", "newton", "lm")
-DAMPING = {"mu": 1e-3, "mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10}  # MATLAB trainlm's
+# Initial damping mu (relative to D^2) and MINPACK's tolerances, as scipy's least_squares.
+DAMPING = {"lm": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "geodesic": True},
+           "newton": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8}}
 SGD_BATCH = 32
+DIVERGENCE_FACTOR = 1e3   # E above this many times its start: diverging
+DIVERGENCE_RISES = 5      # or E and ||dE/dw|| rising this many steps in a row, above the start
+HEAD = 10                 # values of E kept in TrainingDiverged.losses
 
 
 class TrainingDiverged(SymnetError):
-    """The loss or gradient became non-finite; ``.result`` holds the run up to the last finite point.
+    """A first-order run diverged: the numbers, a safe learning rate, and the run so far.
+
+    Attributes
+    ----------
+    result : FitResult
+        The run up to the step where the divergence was detected (finite weights).
+    iteration : int
+        That step.
+    losses : ndarray
+        E at iterations 0, 1, ... (at most the first 10).
+    lambda_max : float or None
+        Largest eigenvalue of the exact Hessian (preconditioned by the rule's P for
+        rmsprop and adam), the larger of its values at the start and where E was lowest.
+    stable_lr, suggested_lr : float or None
+        The rule's stability limit on that curvature (2 / lambda_max for gd,
+        2 (1 + momentum) / lambda_max for the heavy ball) and 1 / lambda_max, at most
+        half of every limit.
 
     Examples
     --------
     >>> import symnet
-    >>> net = symnet.MLP([1, 1])
-    >>> try:
-    ...     fit(net, [[1.0], [2.0]], [[1.0], [3.0]], method="gd", lr=1e3, max_iter=500)
+    >>> net = symnet.MLP([1, 1])          # y = w x + b: E is quadratic with H = [[5, 3], [3, 2]]
+    >>> X, T = [[1.0], [2.0]], [[1.0], [3.0]]
+    >>> try:                              # lambda_max = (7 + sqrt(45)) / 2 = 6.854: 2 / it = 0.2918
+    ...     fit(net, X, T, method="gd", lr=0.3, max_iter=500)
     ... except TrainingDiverged as error:
-    ...     print(str(error)[:50], error.result.n_iter)
-    the loss became non-finite at iteration 40 of meth 39
+    ...     print(error.iteration, error.losses.round(1), round(error.lambda_max, 4))
+    ...     print(round(error.stable_lr, 4), round(error.suggested_lr, 4))
+    ...     suggested = error.suggested_lr
+    5 [4.2 4.6 5.1 5.7 6.3 7. ] 6.8541
+    0.2918 0.1459
+    >>> fit(net, X, T, method="gd", lr=suggested).converged
+    True
     """
 
-    def __init__(self, message, result):
+    def __init__(self, message, result, *, iteration, losses, lambda_max=None,
+                 stable_lr=None, suggested_lr=None):
         super().__init__(message)
-        self.result = result
+        self.result, self.iteration, self.losses = result, iteration, losses
+        self.lambda_max, self.stable_lr, self.suggested_lr = lambda_max, stable_lr, suggested_lr
 
 
 @dataclass(frozen=True)
@@ -68,6 +131,7 @@ class FitHistory:
     layer_grad_norms : (n_iter + 1, L)  ||dE/dW^(l), dE/db^(l)|| per layer
     step_size : (n_iter,)              ||w_{t+1} - w_t||
     damping : (n_iter,)                mu of each accepted step (newton, lm; nan otherwise)
+    trials : tuple of Trial            every trial step of newton and lm, rejected ones too
     """
 
     loss: np.ndarray
@@ -75,11 +139,17 @@ class FitHistory:
     layer_grad_norms: np.ndarray
     step_size: np.ndarray
     damping: np.ndarray
+    trials: tuple = ()
 
 
 @dataclass(frozen=True)
 class FitResult:
-    """The outcome of ``fit``: final weights, why it stopped, and the history."""
+    """The outcome of ``fit``: final weights, why it stopped, and the history.
+
+    ``reason`` names the test that stopped the run ("grad_tol", "gtol", "ftol", "xtol",
+    "max_iter", "diverged"); ``evaluations`` counts E, gradient and curvature (J, the
+    Gauss-Newton matrix or H) evaluations.
+    """
 
     weights: np.ndarray = field(repr=False)
     method: str
@@ -89,6 +159,8 @@ class FitResult:
     message: str
     history: FitHistory = field(repr=False)
     options: dict = field(default_factory=dict)
+    reason: str = ""
+    evaluations: dict = field(default_factory=dict)
 
     def __str__(self):
         h = self.history
@@ -98,12 +170,14 @@ class FitResult:
 
 
 class _Problem:
-    """E, gradient and curvature at w; overflow is turned into a non-finite signal."""
+    """E, gradient and curvature at w, counted; overflow is turned into a non-finite signal."""
 
     def __init__(self, net, loss, X, T):
         self.net, self.loss, self.X, self.T = net, loss, X, T
+        self.counts = {"loss": 0, "gradient": 0, "curvature": 0}
 
     def value(self, w, rows=slice(None)):
+        self.counts["loss"] += 1
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             try:
                 return engine.error_value(self.net, self.loss, self.X[rows], w, self.T[rows])
@@ -111,22 +185,20 @@ class _Problem:
                 return np.inf
 
     def gradient(self, w, rows=slice(None)):
+        self.counts["gradient"] += 1
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             try:
                 return engine.gradient_values(self.net, self.loss, self.X[rows], w, self.T[rows])
             except FloatingPointError:
                 return np.full(self.net.n_params, np.nan)
 
-    def curvature(self, w, method, g):
-        """(A, g) of the damped system (A + mu I) p = -g."""
-        if method == "newton":
-            return engine.hessian_vector_values(self.net, self.loss, self.X, w, self.T,
-                                                np.eye(self.net.n_params)), g
-        if self.loss.name != "sse":
-            return engine.gauss_newton_values(self.net, self.loss, self.X, w, self.T), g
-        J = engine.param_jacobian_values(self.net, self.X, w).reshape(-1, self.net.n_params)
-        e = (self.net.forward(self.X, w) - self.T).ravel()
-        return J.T @ J, J.T @ e
+    def hessian_times(self, w, v):
+        """H v (exact, by the R-operator) at w."""
+        V = v[:, None]
+        return engine.hessian_vector_values(self.net, self.loss, self.X, w, self.T, V)[:, 0]
+
+    def norms(self, g):
+        return _norms(self.net, g)
 
 
 def _norms(net, g):
@@ -140,22 +212,30 @@ def _norms(net, g):
             return np.inf, np.full(net.n_layers, np.inf)
 
 
-def _damped_step(problem, method, w, E, g, mu, damping):
-    """Marquardt's loop: (new w, new E, mu used, next mu), or None when mu passes mu_max."""
-    A, rhs = problem.curvature(w, method, g)
-    identity = np.eye(len(w))
-    while mu <= damping["mu_max"]:
-        try:
-            np.linalg.cholesky(A + mu * identity)  # Newton's H may be indefinite: damp more
-        except np.linalg.LinAlgError:
-            mu *= damping["mu_inc"]
-            continue
-        trial = w - np.linalg.solve(A + mu * identity, rhs)
-        E_trial = problem.value(trial)
-        if E_trial < E:
-            return trial, E_trial, mu, mu * damping["mu_dec"]
-        mu *= damping["mu_inc"]
-    return None
+class _Recorder:
+    """The growing history of one run, and the FitResult made from it."""
+
+    def __init__(self, net, method, options, E, norm, layers, bar=None):
+        self.net, self.method, self.options, self.bar = net, method, options, bar
+        self.loss, self.grad_norm, self.layers = [E], [norm], [layers]
+        self.step, self.mu, self.trials = [], [], []
+
+    def add(self, w_old, w_new, E, norm, layers, mu=np.nan):
+        self.step.append(float(np.linalg.norm(w_new - w_old)))
+        self.mu.append(mu)
+        self.loss.append(E)
+        self.grad_norm.append(norm)
+        self.layers.append(layers)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(E=f"{E:.4g}", grad=f"{norm:.2g}")
+
+    def result(self, weights, message, converged, reason, counts):
+        history = FitHistory(np.array(self.loss), np.array(self.grad_norm),
+                             np.array(self.layers).reshape(-1, self.net.n_layers),
+                             np.array(self.step), np.array(self.mu), tuple(self.trials))
+        return FitResult(weights.copy(), self.method, float(self.loss[-1]), len(self.step),
+                         converged, message, history, self.options, reason, dict(counts))
 
 
 def _options(method, hyper):
@@ -166,14 +246,21 @@ def _options(method, hyper):
             raise SymnetError(f"method={method!r} takes {', '.join(rule.defaults)}; got "
                               f"unknown {', '.join(sorted(unknown))}")
         return {**rule.defaults, **hyper}
-    unknown = set(hyper) - set(DAMPING)
+    defaults = DAMPING[method]
+    unknown = set(hyper) - set(defaults)
     if unknown:
-        raise SymnetError(f"method={method!r} takes {', '.join(DAMPING)}; got unknown "
+        raise SymnetError(f"method={method!r} takes {', '.join(defaults)}; got unknown "
                           f"{', '.join(sorted(unknown))}")
-    options = {**DAMPING, **hyper}
-    if not (0 < options["mu"] <= options["mu_max"] and 0 < options["mu_dec"] < 1
-            < options["mu_inc"]):
-        raise SymnetError(f"damping needs 0 < mu <= mu_max, 0 < mu_dec < 1 < mu_inc; got {options}")
+    options = {**defaults, **hyper}
+    if not isinstance(options.get("geodesic", False), bool):
+        raise SymnetError(f"geodesic must be True or False; got {options['geodesic']!r}")
+    for name, value in options.items():
+        if name == "geodesic":
+            continue
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0
+                and (value > 0 or name != "mu")):
+            kind = "positive" if name == "mu" else "non-negative"
+            raise SymnetError(f"{name} must be a finite {kind} number; got {value!r}")
     return options
 
 
@@ -198,7 +285,8 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     seed : int
         Seeds the initial weights (when ``w0`` is None) and the mini-batch order.
     max_iter : int
-        Iterations (one update each; an sgd iteration is one mini-batch).
+        Iterations (one update each; an sgd iteration is one mini-batch; for newton
+        and lm an iteration is one accepted step, i.e. one new J or H).
     grad_tol : float
         Stop when ||dE/dw|| <= grad_tol (converged).
     batch_size : int or None
@@ -207,8 +295,9 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     progress : bool
         Show a tqdm progress bar (silently none if tqdm is not installed).
     **hyper
-        lr, momentum, rho, beta1, beta2, eps (see ``symnet.optimizers``) or
-        mu, mu_dec, mu_inc, mu_max for newton and lm (see the module docstring).
+        lr, momentum, rho, beta1, beta2, eps (see ``symnet.optimizers``); for lm the
+        initial damping mu, ftol, xtol, gtol and geodesic (True: geodesic acceleration);
+        for newton mu, ftol, xtol (see the module docstring and ``DAMPING``).
 
     Returns
     -------
@@ -217,18 +306,20 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     Raises
     ------
     TrainingDiverged
-        A first-order method met a non-finite E or gradient (lr too large).
+        A first-order run diverged (lr too large); the error suggests a stable lr.
 
     Examples
     --------
     >>> import numpy as np, symnet
     >>> net = symnet.MLP([1, 1])                          # y = w x + b: linear least squares
     >>> X, T = np.array([[0.0], [1.0], [2.0]]), np.array([[1.0], [3.0], [5.0]])
-    >>> result = fit(net, X, T, method="newton")          # E is quadratic: the damped step
-    >>> result.weights.round(6), result.n_iter, result.converged   # (mu = 1e-3) lands close,
-    (array([2., 1.]), 2, True)
-    >>> result.history.damping                            # the second (mu = 1e-4) finishes
-    array([0.001 , 0.0001])
+    >>> result = fit(net, X, T, method="lm")              # residuals linear in w: each step is
+    >>> result.weights.round(6), result.n_iter, result.reason   # almost Gauss-Newton's
+    (array([2., 1.]), 3, 'grad_tol')
+    >>> result.history.damping          # the model is exact (rho = 1): mu divided by 3 each time
+    array([0.001     , 0.00033333, 0.00011111])
+    >>> [round(trial.gain, 6) for trial in result.history.trials]
+    [1.0, 1.0, 1.0]
     """
     if method not in METHODS:
         raise SymnetError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
@@ -236,12 +327,12 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     X, single = check_inputs(net, X, allow_complex=False)
     T = check_targets(net, T, X.shape[0], single)
     w = check_params(net, net.init_params(seed) if w0 is None else w0).copy()
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise SymnetError(f"max_iter must be a non-negative integer; got {max_iter!r}")
-    if not (isinstance(grad_tol, (int, float)) and grad_tol >= 0):
-        raise SymnetError(f"grad_tol must be a non-negative number; got {grad_tol!r}")
+    max_iter = check_number("max_iter", max_iter, nonnegative=True, integer=True, example=100)
+    grad_tol = check_number("grad_tol", grad_tol, nonnegative=True, example=1e-6)
     options = _options(method, hyper)
     N = X.shape[0]
+    if method == "newton":
+        check_newton_step(net, N)  # a dense W x W Hessian and its eigh per iteration
     if method in ("newton", "lm") and batch_size is not None:
         raise SymnetError(f"method={method!r} uses the whole batch; drop batch_size")
     if method == "sgd" and batch_size is None:
@@ -250,115 +341,139 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
                                        and 1 <= batch_size <= N):
         raise SymnetError(f"batch_size must be an integer in [1, {N}]; got {batch_size!r}")
 
-    problem, rng = _Problem(net, loss, X, T), np.random.default_rng(seed)
-    rule = FIRST_ORDER[method](net.n_params, **options) if method in FIRST_ORDER else None
+    problem = _Problem(net, loss, X, T)
     E, g = problem.value(w), problem.gradient(w)
     norm, layers = _norms(net, g)
     if not (np.isfinite(E) and np.isfinite(norm)):
         raise SymnetError("the loss or gradient is not finite at the starting weights")
-    records = {"loss": [E], "grad_norm": [norm], "layers": [layers], "step": [], "mu": []}
-    mu, order = options.get("mu"), np.empty(0, dtype=int)
-    message, converged = f"max_iter = {max_iter} reached", False
     bar = _progress_bar(progress, max_iter, method)
-
-    def result(weights, why, done):
-        history = FitHistory(np.array(records["loss"]), np.array(records["grad_norm"]),
-                             np.array(records["layers"]).reshape(-1, net.n_layers),
-                             np.array(records["step"]), np.array(records["mu"]))
-        return FitResult(weights.copy(), method, float(records["loss"][-1]),
-                         len(records["step"]), done, why, history,
-                         {**options, "batch_size": batch_size, "seed": seed})
+    recorder = _Recorder(net, method, {**options, "batch_size": batch_size, "seed": seed},
+                         E, norm, layers, bar)
     try:
-        for iteration in range(1, max_iter + 1):
-            if records["grad_norm"][-1] <= grad_tol:
-                break
-            if rule is not None:
-                if batch_size is None:
-                    g_step = g
-                else:
-                    if order.size < batch_size:  # a new epoch: a fresh permutation
-                        order = rng.permutation(N)
-                    rows, order = order[:batch_size], order[batch_size:]
-                    g_step = problem.gradient(w, rows) * (N / batch_size)
-                w_new = w + rule.update(g_step)
-                E_new, used = problem.value(w_new), np.nan
-                g_new = problem.gradient(w_new)
-                norm, layers = _norms(net, g_new)
-                if not (np.isfinite(E_new) and np.isfinite(norm)):
-                    raise TrainingDiverged(
-                        f"the loss became non-finite at iteration {iteration} of "
-                        f"method={method!r} with lr={options['lr']:g}: the steps are too large. "
-                        f"Lower lr (e.g. lr={options['lr'] / 10:g}); error.result holds the "
-                        "run up to the last finite weights.",
-                        result(w, "diverged (non-finite loss)", False))
-            else:
-                step = _damped_step(problem, method, w, E, g, mu, options)
-                if step is None:
-                    message = (f"mu exceeded mu_max = {options['mu_max']:g}: no step lowers E "
-                               "(a minimum to working precision)")
-                    break
-                w_new, E_new, used, mu = step
-                g_new = problem.gradient(w_new)
-                norm, layers = _norms(net, g_new)
-            records["step"].append(np.linalg.norm(w_new - w))
-            records["mu"].append(used)
-            w, E, g = w_new, E_new, g_new
-            records["loss"].append(E)
-            records["grad_norm"].append(norm)
-            records["layers"].append(layers)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(E=f"{E:.4g}", grad=f"{records['grad_norm'][-1]:.2g}")
+        if method in FIRST_ORDER:
+            w, message, reason = _first_order(problem, recorder, method, options, w, E, g,
+                                              max_iter, grad_tol, batch_size, seed)
+        else:
+            w, message, reason = _second_order_run(problem, recorder, method, options, w, E, g,
+                                                   max_iter, grad_tol)
     finally:
         if bar is not None:
             bar.close()
-    if records["grad_norm"][-1] <= grad_tol:
-        message, converged = (f"||dE/dw|| = {records['grad_norm'][-1]:.3g} <= grad_tol = "
-                              f"{grad_tol:g}"), True
-    return result(w, message, converged)
+    if reason is None and recorder.grad_norm[-1] <= grad_tol:
+        message, reason = (f"||dE/dw|| = {recorder.grad_norm[-1]:.3g} <= grad_tol = "
+                           f"{grad_tol:g}"), "grad_tol"
+    if reason is None:
+        message, reason = f"max_iter = {max_iter} reached", "max_iter"
+    return recorder.result(w, message, reason != "max_iter", reason, problem.counts)
 
 
-@dataclass(frozen=True)
-class CurveProblem:
-    """A 1-D curve-fitting problem with a known minimum (see ``curve_problem``)."""
+# ------------------------------------------------------------------ first-order methods
+def _first_order(problem, recorder, method, options, w, E, g, max_iter, grad_tol,
+                 batch_size, seed):
+    """The first-order loop; (weights, None, None) at max_iter or grad_tol."""
+    net, N = problem.net, problem.X.shape[0]
+    rule = FIRST_ORDER[method](net.n_params, **options)
+    rng, order = np.random.default_rng(seed), np.empty(0, dtype=int)
+    lowest = {"loss": E, "weights": w.copy(), "preconditioner": None, "iteration": 0}
+    w_start = w.copy()
+    # Only full-batch gd and momentum never rise steadily when stable (E, or E plus the
+    # heavy ball's kinetic term, decreases); mini-batch noise and adaptive steps can.
+    steady = batch_size is None and method in ("gd", "momentum")
+    for iteration in range(1, max_iter + 1):
+        if recorder.grad_norm[-1] <= grad_tol:
+            break
+        if batch_size is None:
+            g_step = g
+        else:
+            if order.size < batch_size:  # a new epoch: a fresh permutation
+                order = rng.permutation(N)
+            rows, order = order[:batch_size], order[batch_size:]
+            g_step = problem.gradient(w, rows) * (N / batch_size)
+        w_new = w + rule.update(g_step)
+        if lowest["preconditioner"] is None:  # the start: the rule's first preconditioner
+            lowest["preconditioner"] = rule.preconditioner()
+        E_new = problem.value(w_new)
+        g_new = problem.gradient(w_new)
+        norm, layers = _norms(net, g_new)
+        if not (np.isfinite(E_new) and np.isfinite(norm)):
+            raise _diverged(problem, recorder, rule, method, options, w, w_start, lowest,
+                            iteration, "E or its gradient overflowed (not finite)")
+        recorder.add(w, w_new, E_new, norm, layers)
+        w, E, g = w_new, E_new, g_new
+        if E < lowest["loss"]:
+            lowest.update(loss=E, weights=w.copy(), preconditioner=rule.preconditioner(),
+                          iteration=iteration)
+        why = _diverging(recorder.loss, recorder.grad_norm, steady)
+        if why:
+            raise _diverged(problem, recorder, rule, method, options, w, w_start, lowest,
+                            iteration, why)
+    return w, None, None
 
-    net: object
-    X: np.ndarray = field(repr=False)
-    T: np.ndarray = field(repr=False)
-    w_star: np.ndarray = field(repr=False)
-    min_error: float
+
+def _diverging(losses, grad_norms, steady=True):
+    """Why the run is evidently diverging, or None (``steady``: test steady growth too)."""
+    start, now = losses[0], losses[-1]
+    if now > DIVERGENCE_FACTOR * start:
+        return (f"E rose from {start:.4g} to {now:.4g}, more than {DIVERGENCE_FACTOR:g} "
+                "times its start")
+    k = DIVERGENCE_RISES
+    if (steady and len(losses) > k and now > start and np.all(np.diff(losses[-k - 1:]) > 0)
+            and np.all(np.diff(grad_norms[-k - 1:]) > 0)):
+        return (f"E rose in each of the last {k} steps, to {now:.4g} (above its start "
+                f"{start:.4g}), and ||dE/dw|| grew with it")
+    return None
 
 
-def curve_problem(n_samples=94, n_hidden=10, noise=0.05, slope=12.0, seed=0):
-    """A noisy smooth 1-D curve whose least-squares minimum is known exactly.
+_LIMIT_TEXT = {"gd": "2 / lambda_max", "sgd": "2 / lambda_max",
+          "momentum": "2 (1 + momentum) / lambda_max", "rmsprop": "2 / lambda_max(P H)",
+          "adam": "2 (1 + beta1) / (1 - beta1) / lambda_max(P H)"}
 
-    Like MATLAB's ``simplefit_dataset`` (94 samples of a smooth curve), fitted by a
-    1-``n_hidden``-1 tanh network. The clean curve is the network itself at weights
-    w*: hidden unit j has slope ``slope`` and centre c_j evenly spaced in [-0.9, 0.9]
-    (a_j = slope (x - c_j)), output weights alternate near +-0.5. The noise is Gaussian
-    (standard deviation ``noise``) with its component along the columns of the
-    parameter Jacobian J(w*) removed, so that J^T e = 0 at w*: w* is a stationary point
-    with error E* = ||e||^2 / 2, about (N - W) noise^2 / 2, well above zero. With the
-    defaults the exact Hessian there is positive definite, so w* is a strict local
-    minimum (tests check it), and the residual term of H is not zero.
 
-    Examples
-    --------
-    >>> problem = curve_problem()
-    >>> problem.X.shape, problem.T.shape, problem.net.n_params, round(problem.min_error, 4)
-    ((94, 1), (94, 1), 31, 0.0707)
-    """
-    from .network import MLP
-    net = MLP([1, n_hidden, 1], hidden="tanh", output="linear")
-    rng = np.random.default_rng(seed)
-    X = np.linspace(-1.0, 1.0, n_samples)[:, None]
-    centres = np.linspace(-0.9, 0.9, n_hidden)
-    signs = np.resize([1.0, -1.0], n_hidden)
-    w_star = net.pack([np.full((n_hidden, 1), slope), (0.5 * signs + 0.1 * rng.normal(
-        size=n_hidden))[None, :]], [-slope * centres, [0.1]])
-    J = engine.param_jacobian_values(net, X, w_star).reshape(n_samples, -1)
-    Q, _ = np.linalg.qr(J)
-    draw = noise * rng.normal(size=n_samples)
-    e = draw - Q @ (Q.T @ draw)  # orthogonal to every column of J: J^T e = 0
-    T = net.forward(X, w_star) + e[:, None]
-    return CurveProblem(net, X, T, w_star, float(0.5 * e @ e))
+def _curvature(problem, w, preconditioner):
+    """lambda_max of P H at w (P = 1 for plain gradient steps), and the products used."""
+    root = np.sqrt(preconditioner)  # P H has the eigenvalues of P^1/2 H P^1/2 (symmetric)
+    products = [0]
+
+    def times(v):
+        products[0] += 1
+        return root * problem.hessian_times(w, root * v)
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            value = largest_eigenvalue(times, problem.net.n_params)
+        except FloatingPointError:
+            value = np.nan
+    return value, products[0]
+
+
+def _diverged(problem, recorder, rule, method, options, w, w_start, lowest, iteration, why):
+    """The TrainingDiverged for a run detected diverging at ``iteration``."""
+    P = lowest["preconditioner"] if lowest["preconditioner"] is not None else np.ones_like(w)
+    points = [("the start", w_start)]
+    if lowest["iteration"] > 0:
+        points.append((f"iteration {lowest['iteration']} (where E was lowest)", lowest["weights"]))
+    estimates = [(*_curvature(problem, point, P), name) for name, point in points]
+    finite = [item for item in estimates if np.isfinite(item[0]) and item[0] > 0]
+    lr = options["lr"]
+    text = (f"fit(method={method!r}, lr={lr:g}) diverged at iteration {iteration}: {why}. ")
+    lambda_max = stable = suggested = None
+    if finite:
+        lambda_max, products, where = max(finite)
+        stable = rule.stability_limit / lambda_max
+        # 1 / lambda_max: half the gd limit, a quarter or less of the others', a margin for
+        # the curvature growing along the path (the heavy ball at half its limit was not)
+        suggested = 1 / lambda_max
+        text += (f"The exact Hessian at {where} has lambda_max"
+                 f"{'(P H)' if method in ('rmsprop', 'adam') else ''} = {lambda_max:.4g} "
+                 f"(power iteration, {products} Hessian-vector products), so "
+                 f"method={method!r} is stable only for lr < {_LIMIT_TEXT[method]} = "
+                 f"{stable:.4g}. "
+                 f"Try lr = 1 / lambda_max = {suggested:.4g}. ")
+    else:
+        text += ("The exact Hessian has no positive eigenvalue at the start or where E was "
+                 "lowest, so the curvature gives no step-size limit: lower lr. ")
+    text += "error.result holds the run up to here."
+    result = recorder.result(w, f"diverged at iteration {iteration}: {why}", False, "diverged",
+                             problem.counts)
+    return TrainingDiverged(text, result, iteration=iteration,
+                            losses=np.array(recorder.loss[:HEAD]), lambda_max=lambda_max,
+                            stable_lr=stable, suggested_lr=suggested)

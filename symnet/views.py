@@ -30,6 +30,7 @@ from .activations import activation
 from .backprop import hidden_derivative, output_block
 from .errors import SymnetError
 from .numdiff import central_difference
+from .sensitivity import input_sensitivity
 
 __all__ = [
     "View", "Edge", "forward_view", "path_products", "symbolic_path_sum", "activation_view",
@@ -231,13 +232,13 @@ def jacobian_view(net, w, x, dx):
     error grows like |dx| for small dx (the neglected term is O(dx^2)).
     """
     x = np.asarray(x, dtype=float)
-    J = engine.input_jacobian_values(net, x.reshape(1, -1), np.asarray(w, dtype=float))[0]
+    sensitivity = input_sensitivity(net, x, w)   # J at x and the inputs ranked by sum_k |J_ki|
+    J = sensitivity.jacobian[0]
     step = np.full(x.shape, float(dx))
     actual = net.forward(x + step, w) - net.forward(x, w)
     predicted = J @ step
     error = float(np.linalg.norm(actual - predicted) / max(np.linalg.norm(actual), 1e-300))
-    importance = np.abs(J).sum(axis=0)
-    ranking = [net.inputs[i].name for i in np.argsort(-importance, kind="stable")]
+    importance, ranking = sensitivity.importance, list(sensitivity.ranking)
     shown = {f"J_{k + 1}{i + 1}": (f"dy_{k + 1}/dx_{i + 1}", float(J[k, i]))
              for k in range(J.shape[0]) for i in range(J.shape[1])}
     shown["relative_error"] = ("|dy - J dx| / |dy|", error)

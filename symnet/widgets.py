@@ -16,7 +16,7 @@ Examples
 >>> panel = activation_explorer("tanh", 0.0)
 >>> panel.controls["a"].value = 1.0
 >>> panel.result.exact                           # tanh'(1) = 1 - tanh(1)^2
-0.41997434161402614
+0.419974341614026
 """
 
 import html

@@ -1,0 +1,147 @@
+"""Levenberg-Marquardt: the step against hand formulas on an independent network, and the
+convergence claim against scipy's MINPACK (least_squares(method="lm")) as the reference.
+
+The independent network is tests/oracle.py (plain NumPy, complex-step Jacobians); the
+second directional derivative r_vv is checked against central differences of it.
+"""
+import statistics
+
+import numpy as np
+import pytest
+
+import oracle as o
+from symnet._damped import output_second_directional
+from symnet.examples import curve_problem
+from symnet.train import fit
+
+SIZES = (1, 10, 1)
+
+
+@pytest.fixture(scope="module")
+def curve():
+    return curve_problem()
+
+
+def oracle_residuals(problem, w):
+    return (o.forward(SIZES, "tanh", "linear", problem.X, w).real - problem.T).ravel()
+
+
+def oracle_E(problem, w):
+    return 0.5 * np.sum(oracle_residuals(problem, w) ** 2)
+
+
+def test_second_directional_derivative_against_central_differences(curve, rng):
+    # r_vv = (y(w + h v) - 2 y(w) + y(w - h v)) / h^2 + O(h^2): with h = 1e-4 the
+    # truncation is ~1e-8 |y''''| and the rounding ~eps |y| / h^2 ~ 1e-8.
+    w, v = curve.net.init_params(1), rng.normal(size=curve.net.n_params)
+    h = 1e-4
+    y = lambda u: o.forward(SIZES, "tanh", "linear", curve.X, u).real
+    central = (y(w + h * v) - 2 * y(w) + y(w - h * v)) / h ** 2
+    exact = output_second_directional(curve.net, curve.X, w, v)
+    np.testing.assert_allclose(exact, central, rtol=0, atol=1e-6 * np.abs(central).max())
+
+
+def test_softmax_second_directional_derivative_against_central_differences(rng):
+    import symnet
+    net = symnet.MLP([2, 3, 3], hidden="tanh", output="softmax")
+    X, w, v = rng.normal(size=(5, 2)), rng.normal(size=net.n_params), rng.normal(size=net.n_params)
+    h = 1e-4
+    y = lambda u: o.forward((2, 3, 3), "tanh", "softmax", X, u).real
+    central = (y(w + h * v) - 2 * y(w) + y(w - h * v)) / h ** 2
+    np.testing.assert_allclose(output_second_directional(net, X, w, v), central, atol=1e-6)
+
+
+def marquardt_step(J, e, mu, d2):
+    """(J^T J + mu diag(d2)) p = -J^T e, solved directly."""
+    return np.linalg.solve(J.T @ J + mu * np.diag(d2), -J.T @ e)
+
+
+@pytest.mark.parametrize("geodesic", [False, True])
+def test_first_step_is_marquardts_scaled_step(curve, geodesic):
+    # From w0 the first trial uses mu = 1e-3 and D^2 = diag(J^T J) (Marquardt's scaling);
+    # with geodesic acceleration it adds a / 2, a = -(J^T J + mu D^2)^-1 J^T r_vv, when
+    # 2 ||D a|| <= 0.75 ||D v||. J comes from the oracle (complex step), r_vv from central
+    # differences of the oracle network.
+    w0 = curve.w_star + 0.3 * np.random.default_rng(4).normal(size=curve.net.n_params)
+    result = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=1, geodesic=geodesic)
+    J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w0).real.reshape(len(curve.X), -1)
+    e, d2 = oracle_residuals(curve, w0), np.sum(J ** 2, axis=0)
+    first = result.history.trials[0]
+    assert first.mu == 1e-3
+    v = marquardt_step(J, e, 1e-3, d2)
+    step = v
+    if geodesic:
+        h = 1e-4
+        y = lambda u: o.forward(SIZES, "tanh", "linear", curve.X, u).real.ravel()
+        r_vv = (y(w0 + h * v) - 2 * y(w0) + y(w0 - h * v)) / h ** 2
+        a = marquardt_step(J, r_vv, 1e-3, d2)
+        ratio = 2 * np.linalg.norm(np.sqrt(d2) * a) / np.linalg.norm(np.sqrt(d2) * v)
+        assert first.acceleration == pytest.approx(ratio, rel=1e-5)
+        if ratio <= 0.75:
+            step = v + a / 2
+    assert first.loss == pytest.approx(oracle_E(curve, w0 + step), rel=1e-8)
+    if first.accepted:
+        np.testing.assert_allclose(result.weights, w0 + step, rtol=1e-6, atol=1e-9)
+
+
+def test_damping_follows_nielsens_rule(curve):
+    # After each trial: accepted (rho > 0): mu *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
+    # rejected: mu *= nu, nu *= 2 (Nielsen 1999), starting from nu = 2.
+    w0 = curve.net.init_params(5)
+    trials = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=60).history.trials
+    assert any(not t.accepted for t in trials) and any(t.accepted for t in trials)
+    nu = 2.0
+    for before, after in zip(trials, trials[1:]):
+        if before.accepted:
+            expected, nu = before.mu * max(1 / 3, 1 - (2 * before.gain - 1) ** 3), 2.0
+        else:
+            expected, nu = before.mu * nu, 2 * nu
+        assert after.mu == pytest.approx(expected, rel=1e-12)
+        assert before.accepted == (before.gain > 0)
+
+
+# ------------------------------------------------------------------ against MINPACK
+# Starts w* + 0.2 N(0, I) for seeds 0..7: the basin of the curve problem's minimum w*,
+# where the minimum each run should reach is not in doubt. (From random starts the
+# weights wander along valleys for hundreds of steps and two correct codes end at
+# different minima; benchmarks/bench_lm.py compares 40 such starts.) scipy's residuals
+# and Jacobian come from the oracle network, not from symnet.
+SEEDS = range(8)
+
+
+@pytest.fixture(scope="module")
+def runs(curve):
+    least_squares = pytest.importorskip("scipy.optimize").least_squares
+    results = []
+    for seed in SEEDS:
+        w0 = curve.w_star + 0.2 * np.random.default_rng(seed).normal(size=curve.net.n_params)
+        reference = least_squares(
+            lambda w: oracle_residuals(curve, w), w0, method="lm",
+            jac=lambda w: o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(
+                len(curve.X), -1))
+        ours = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=3100)
+        results.append((reference, ours))
+    return results
+
+
+def test_converges_wherever_minpack_converges(runs):
+    for seed, (reference, ours) in zip(SEEDS, runs):
+        if reference.status > 0:                     # MINPACK converged (1-4)
+            assert ours.converged and ours.reason in ("grad_tol", "gtol", "ftol", "xtol"), seed
+
+
+def test_error_no_higher_than_minpack_on_at_least_as_many_starts(curve, runs):
+    lower = higher = 0
+    for reference, ours in runs:
+        # symnet's E at its own weights, recomputed with the oracle network
+        assert ours.loss == pytest.approx(oracle_E(curve, ours.weights), rel=1e-12)
+        if abs(ours.loss - reference.cost) > 1e-8 * reference.cost:   # else: the same minimum
+            lower += ours.loss < reference.cost
+            higher += ours.loss > reference.cost
+    assert lower >= higher
+
+
+def test_no_more_jacobian_evaluations_than_minpack(runs):
+    ours = statistics.median(result.evaluations["curvature"] for _, result in runs)
+    theirs = statistics.median(reference.njev for reference, _ in runs)
+    assert ours <= theirs
