@@ -12,7 +12,7 @@ error at N samples, the medians over repeats (interleaved, same process) of
 and the ratios hvp / gradient (target below 5x) and dense / hvp. H v is first
 checked against the dense Hessian times v (rtol 1e-10).
 
-Then the 1-10-1 curve problem of ``symnet.curve_problem`` (94 samples, with a local
+Then the 1-10-1 curve problem of ``symnet.examples.curve_problem`` (94 samples, with a local
 minimum w* built in, E* = E(w*)): symnet's fit(method="lm") and scipy's MINPACK LM from
 the same start near w*, with the same tolerances (1e-15), reporting Jacobian
 evaluations, final E relative to E*, and time. (benchmarks/bench_lm.py compares the
@@ -41,7 +41,8 @@ import numpy as np  # noqa: E402
 
 import symnet  # noqa: E402
 from symnet import engine  # noqa: E402
-from symnet.train import curve_problem, fit  # noqa: E402
+from symnet.examples import curve_problem  # noqa: E402
+from symnet.train import fit  # noqa: E402
 
 SIZES = [8, 16, 16, 4]
 TARGET_HVP_RATIO = 5.0

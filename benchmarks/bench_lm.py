@@ -3,7 +3,7 @@
 
 Two problems, each a 1-10-1 tanh network (W = 31) on 94 samples:
 
-    curve   ``symnet.curve_problem()``: a smooth curve plus noise (MATLAB simplefit-like)
+    curve   ``symnet.examples.curve_problem()``: a smooth curve plus noise (MATLAB simplefit-like)
     sine    ``symnet.examples.regression_data(94, noise=0.05)``: sin(pi x) plus noise
 
 from the random starts ``net.init_params(seed)``, seed = 0, 1, ..., with every

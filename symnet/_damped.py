@@ -106,7 +106,7 @@ def build_system(problem, w, method, g, scale):
         c = max(scale[0], np.max(np.abs(np.diag(H))), np.finfo(float).tiny)
         scale = np.full(W, c)
         return DampedSystem(np.sqrt(scale), curvature=H, gradient=g), scale, None
-    if problem.loss.name != "sse":
+    if problem.loss.name != "sse" or problem.loss.weight_decay:  # J, e: sse without decay only
         G = engine.gauss_newton_values(net, problem.loss, X, w, T)
         scale = _running_max(scale, np.diag(G))
         return DampedSystem(np.sqrt(scale), curvature=G, gradient=g), scale, None
@@ -121,7 +121,8 @@ def build_system(problem, w, method, g, scale):
 def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
     """Marquardt-Nielsen iterations; (weights, message, reason), reason None at max_iter."""
     net, eps = problem.net, np.finfo(float).eps
-    geodesic = options.get("geodesic", False) and problem.loss.name == "sse"
+    geodesic = (options.get("geodesic", False) and problem.loss.name == "sse"
+                and not problem.loss.weight_decay)
     damping = NielsenDamping(options["mu"])
     scale = np.zeros(net.n_params)
     for iteration in range(1, max_iter + 1):

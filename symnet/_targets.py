@@ -198,20 +198,12 @@ def derivation_of(net, kind, loss):
 
 def _hessian_entry(net, loss, p, q):
     """H[p, q] = R_q{dE_n/dw_p}, one R-operator pass in direction q (see symnet.hessian)."""
-    from .backprop import symbolic_deltas
-    from .hessian import _directional, _LayerFactors, _locate, _output_delta_partials
+    from .hessian import exact_entry
     store = _CACHE.setdefault(net, {})
     key = ("hessian", loss.name, p, q)
     if key not in store:
         definitions = {}
-        deltas = symbolic_deltas(net, loss, definitions)
-        factors = _LayerFactors(net, deltas)
-        column_p, column_q = net.param_index(p), net.param_index(q)
-        R_z, R_delta = _directional(net, deltas, column_q, _output_delta_partials(net, loss),
-                                    factors)
-        l, kind, j, i = _locate(net, column_p)
-        entry = R_delta[l][j] if kind == "b" else \
-            R_delta[l][j] * net.layer_values(l - 1)[i] + deltas[l][j] * R_z[l - 1][i]
+        entry = exact_entry(net, loss, net.param_index(p), net.param_index(q), definitions)
         store[key] = Reference(entry, definitions, "hessian")
     return store[key]
 

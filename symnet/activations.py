@@ -264,6 +264,8 @@ def activation(name, **parameters):
     --------
     >>> activation("leaky_relu", slope=0.1)
     Activation('leaky_relu', slope=1/10)
+    >>> activation("tanh") is activation("tanh")     # rows are built once, then cached
+    True
     >>> activation("sigmod")
     Traceback (most recent call last):
     ...
@@ -284,11 +286,31 @@ def activation(name, **parameters):
         raise SymnetError(
             f"unknown activation {name!r}; known: {', '.join(known_activations())} "
             "(or register your own with symnet.register_activation)")
+    return _cached_row(key, parameters)
+
+
+# Built rows, so that a row is derived and lambdified once: keyed by the parameters as
+# given (with their types: True is not 1 here) and by the row's exact parameter values,
+# so activation("leaky_relu", slope=0.1) is activation("leaky_relu", slope=sympy.Rational(1, 10)).
+_ROWS = {}
+
+
+def _cached_row(key, parameters):
+    given = (key, tuple(sorted((p, type(v).__name__, v) for p, v in parameters.items())))
     try:
-        return _BUILDERS[key](**parameters)
+        if given in _ROWS:
+            return _ROWS[given]
+    except TypeError:        # an unhashable value: build the row, which judges the value
+        given = None
+    try:
+        row = _BUILDERS[key](**parameters)
     except TypeError:
         raise SymnetError(
             f"activation {key!r} got unexpected parameters {sorted(parameters)}") from None
+    row = _ROWS.setdefault((key, tuple(sorted(row.parameters.items()))), row)
+    if given is not None:
+        _ROWS[given] = row
+    return row
 
 
 def register_activation(name, expression, variable, *, latex=None):
@@ -353,8 +375,20 @@ def register_activation(name, expression, variable, *, latex=None):
         body = r"%s\left(%s\right)" % (latex_name, printer._print(self.args[0]))
         return body if exp is None else r"{%s}^{%s}" % (body, exp)
 
+    def _as_expression(self, *args, **hints):  # h(x) as the registered expression of x
+        return body.xreplace({_A: self.args[0]})
+
+    def _numpycode(self, printer):  # lambdify of a named form prints h as its expression
+        return "(%s)" % printer._print(stable_form(_as_expression(self)))
+
     function = type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff, "_latex": _latex,
                                            "_eval_is_real": lambda self: self.args[0].is_real,
+                                           "_numpycode": _numpycode, "_scipycode": _numpycode,
+                                           # evalf, and verify's bounds (via rewrite):
+                                           "_eval_rewrite_as_exp": _as_expression,
+                                           "_eval_rewrite_as_Max": _as_expression,
+                                           "_eval_evalf": lambda self, prec: _as_expression(
+                                               self)._eval_evalf(prec),
                                            "__module__": __name__})
     entry = Activation(
         name=name, function=function, derivative=first.xreplace({}),

@@ -36,6 +36,14 @@ def hidden_derivative(net, layer, j):
     return act.derivative_at(a).xreplace({act.function(a): net.layer_values(layer)[j]})
 
 
+def hidden_second_derivative(net, layer, j):
+    """h_l''(a_j^(l)), written in z_j^(l) where possible (ReLU's DiracDelta dropped: 0)."""
+    act = net.activations[layer - 1]
+    a = net.layer_pre_activations(layer)[j]
+    value = act.second_derivative_at(a).xreplace({act.function(a): net.layer_values(layer)[j]})
+    return value.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+
+
 def _named(symbol, value, definitions):
     """Name ``value`` as ``symbol`` in ``definitions``; numbers (0, 1) stay numbers."""
     if value.is_number:
@@ -44,20 +52,63 @@ def _named(symbol, value, definitions):
     return symbol
 
 
+def _weighted_sum(net, layer, j, upper):
+    """sum_k w_kj^(l+1) upper_k: what unit j of layer l receives back from layer l + 1."""
+    W_next = net.weights[layer]  # W^(l+1)
+    return sp.Add(*[W_next[k, j] * upper[k] for k in range(net.sizes[layer + 1])])
+
+
+def backward_recursion(net, top, name, definitions, *, h_prime=hidden_derivative,
+                       back=_weighted_sum):
+    """The backward recursion u_j^(l) = h_l'(a_j^(l)) sum_k w_kj^(l+1) u_k^(l+1), l = L-1..1.
+
+    The one entry-level backward pass: seeded at layer L with the loss's output deltas
+    it gives delta_j^(l); with the rows of the output block d y_k/d a_m^(L), the
+    sensitivities dy_k/da_j^(l); with sum_k r_k d out_k/d a_m^(L), the residual
+    term's s_j^(l).
+
+    Parameters
+    ----------
+    top : list of rows
+        Each row (length n_L) seeds one recursion: u^(L) = row.
+    name : callable or None
+        ``name(l, r, j)`` is the symbol of row r, unit j (0-based) of layer l; each
+        value is added to ``definitions`` under it (numbers stay numbers). None keeps
+        the values inline.
+    h_prime, back : callable
+        ``h_prime(net, l, j)`` and ``back(net, l, j, upper)`` (sum_k w_kj^(l+1) upper_k);
+        ``symnet.hints`` swaps them to plant a mistake in the same recursion.
+
+    Returns
+    -------
+    dict
+        ``{l: rows}``, ``rows[r][j]`` = u_j^(l) of row r (named, or a number).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 2, 1], hidden="tanh")
+    >>> u = backward_recursion(net, [[sp.Symbol("g")]], None, {})
+    >>> u[1][0]
+    [g*w_11^(2)*(1 - z_1^(1)**2), g*w_12^(2)*(1 - z_2^(1)**2)]
+    """
+    def keep(l, r, j, value):
+        return value if name is None else _named(name(l, r, j), value, definitions)
+
+    L = net.n_layers
+    u = {L: [[keep(L, r, k, value) for k, value in enumerate(row)] for r, row in enumerate(top)]}
+    for l in range(L - 1, 0, -1):
+        slopes = [h_prime(net, l, j) for j in range(net.sizes[l])]
+        u[l] = [[keep(l, r, j, slopes[j] * back(net, l, j, upper)) for j in range(net.sizes[l])]
+                for r, upper in enumerate(u[l + 1])]
+    return u
+
+
 def symbolic_deltas(net, loss, definitions):
     """The delta recursion: {l: [delta_j^(l) or a number]}, adding each definition."""
-    L = net.n_layers
-    deltas = {L: [_named(sym.delta(L, k + 1), value, definitions)
-                  for k, value in enumerate(loss.output_deltas(net))]}
-    for l in range(L - 1, 0, -1):
-        W_next = net.weights[l]  # W^(l+1)
-        deltas[l] = [
-            _named(sym.delta(l, j + 1),
-                   hidden_derivative(net, l, j)
-                   * sp.Add(*[W_next[k, j] * deltas[l + 1][k] for k in range(net.sizes[l + 1])]),
-                   definitions)
-            for j in range(net.sizes[l])]
-    return deltas
+    rows = backward_recursion(net, [loss.output_deltas(net)],
+                              lambda l, r, j: sym.delta(l, j + 1), definitions)
+    return {l: row for l, (row,) in rows.items()}
 
 
 def output_block(net, of="y"):
@@ -72,19 +123,15 @@ def output_block(net, of="y"):
 
 
 def symbolic_sensitivities(net, definitions, of="y"):
-    """{l: K x n_l Matrix} of dy_k/da_j^(l) (named), adding each definition."""
-    L, K = net.n_layers, net.sizes[-1]
+    """{l: K x n_l Matrix} of dy_k/da_j^(l) (named), adding each definition.
+
+    Row k is the backward recursion seeded by row k of the output block.
+    """
     block = output_block(net, of)
-    G = {L: sp.Matrix(K, K, lambda k, m: _named(sym.output_sensitivity(k + 1, L, m + 1, of),
-                                                block[k, m], definitions))}
-    for l in range(L - 1, 0, -1):
-        W_next = net.weights[l]
-        G[l] = sp.Matrix(K, net.sizes[l], lambda k, j: _named(
-            sym.output_sensitivity(k + 1, l, j + 1, of),
-            hidden_derivative(net, l, j)
-            * sp.Add(*[W_next[m, j] * G[l + 1][k, m] for m in range(net.sizes[l + 1])]),
-            definitions))
-    return G
+    rows = backward_recursion(
+        net, block.tolist(), lambda l, k, j: sym.output_sensitivity(k + 1, l, j + 1, of),
+        definitions)
+    return {l: sp.Matrix(value) for l, value in rows.items()}
 
 
 def _param_labels(net):
@@ -137,15 +184,18 @@ def input_jacobian(net, method="backprop"):
         intermediates={"dy/da": G}, method="backprop")
 
 
-def gradient(net, loss):
+def gradient(net, loss, *, weight_decay=None):
     """The error gradient dE/dw (W x 1) through the delta recursion; evaluate sums over samples.
 
     Parameters
     ----------
     net : MLP
-    loss : {"sse", "cross_entropy"}
+    loss : str or Loss
         ``"sse"`` is E = 1/2 sum_n sum_k (y_nk - t_nk)^2; ``"cross_entropy"`` needs
-        sigmoid (binary) or softmax (multi-class) outputs.
+        sigmoid (binary) or softmax (multi-class) outputs; ``"log_cosh"``, ``"huber"`` and
+        the losses added with ``symnet.register_loss`` are derived the same way.
+    weight_decay : float, optional
+        lam >= 0 of E = sum_n E_n + lam/2 ||w||^2: ``evaluate`` adds lam w (default 0).
 
     Examples
     --------
@@ -157,7 +207,7 @@ def gradient(net, loss):
     >>> grad.definitions[symnet.symbols.delta(2, 1)]
     y_1*(1 - y_1)*(-t_1 + y_1)
     """
-    loss = get_loss(loss, net)
+    loss = get_loss(loss, net, weight_decay)
     check_entries("the gradient", net.n_params, net.n_params)
     definitions = {}
     deltas = symbolic_deltas(net, loss, definitions)

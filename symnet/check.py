@@ -27,14 +27,21 @@ Methods
     the truncation error h^2 |f'''| / 6 is below anything float64 shows. Valid
     only when f is analytic: refused for ReLU and leaky ReLU networks.
 
-Second derivatives (``kind="hessian"``) are checked by central differences of
-the exact gradient, g(w + h e_j) - g(w - h e_j), column by column
-(``hessian_from="gradient"``, the default; the gradient is checked on its own
-by ``check(symnet.gradient(net, loss), ...)``), or by second differences of E
-(``hessian_from="error"``, steps eps^(1/4) max(1, |w_j|)). The Gauss-Newton
-matrix is not the derivative of anything; it is checked against
+What a derivation is compared with comes from its kind's row of
+``symnet.derivation.KINDS``, never from its name. Second derivatives (the
+Hessian, the input Hessian) are checked by central differences of the exact
+first derivative, g(w + h e_j) - g(w - h e_j) column by column
+(``hessian_from="gradient"``, the default; the gradient and the input Jacobian
+are checked on their own), or by four-point second differences of the function
+itself (``hessian_from="error"``, steps eps^(1/4) max(1, |w_j|)). A
+Hessian-vector product H v is checked the same way along v: (g(w + r v) -
+g(w - r v)) / 2r, or mixed second differences of E in (w_p, v) (d^2 E / dw_p dr
+is (H v)_p, where d^2 E(w + r v) / dr^2 would only give v^T H v). The
+Gauss-Newton matrix is not the derivative of anything; it is checked against
 sum_n B_n^T Lambda_n B_n built from a numerically differentiated B (dy/dw for
-sum-of-squares, da^(L)/dw for cross-entropy) and the loss's exact Lambda_n.
+sum-of-squares, da^(L)/dw for cross-entropy) and the loss's exact Lambda_n. The
+residual term R = H - G, defined as that difference, is checked against the
+numerical H minus that numerical G, with their error estimates added.
 
 Verdicts: an entry fails when |exact - numeric| exceeds both
 rtol * max(|exact|, |numeric|) and the numerical error estimate of the entry
@@ -46,61 +53,50 @@ with its one-sided derivatives, never ``"fail"``.
 
 import numpy as np
 
-from ._validate import check_inputs, check_number, check_params, check_steps, check_targets
+from ._check_reference import numeric_reference
+from ._validate import check_inputs, check_number, check_params, check_targets
+from .derivation import KINDS
 from .errors import SymnetError
-from .numdiff import EPS, central_steps
-from .richardson import extrapolate
+from .numdiff import EPS
 from .perturbed import kinked_layers
 from .report import CheckFailed, CheckReport, entry_name
-from .schemes import FirstOrder, PointFunction, SecondDifference
+from .schemes import PointFunction
 
 __all__ = ["check", "CheckReport", "CheckFailed", "METHODS"]
 
 METHODS = ("central", "richardson", "complex")
-RICHARDSON_BASE = 2.0 ** -2   # h_0 / max(1, |v_j|)
-RICHARDSON_STEPS = 4          # steps per extrapolation: error O(h^8)
-RICHARDSON_WINDOWS = 6        # windows h_0 2^-k .. h_0 2^-(k+3), k = 0..5
-RICHARDSON_RATIO = 2.0
-COMPLEX_STEP = 1e-20
 # Relative tolerances of the verdicts, per method and order of the differences.
 RTOL = {("central", 1): 1e-7, ("richardson", 1): 1e-9, ("complex", 1): 1e-10,
         ("central", 2): 1e-5, ("richardson", 2): 1e-7}
-_KINDS = ("input_jacobian", "gradient", "param_jacobian", "hessian", "gauss_newton")
-_DESCRIPTIONS = {"input_jacobian": "the input Jacobian dy/dx", "gradient": "the gradient dE/dw",
-                 "param_jacobian": "the parameter Jacobian dy/dw",
-                 "hessian": "the Hessian d2E/dw2", "gauss_newton": "the Gauss-Newton matrix"}
-_STEP_RULES = {
-    ("central", 1): "h_j = eps^(1/3) max(1, |v_j|) (truncation h^2 vs round-off eps/h)",
-    ("central", 2): "h_j = eps^(1/4) max(1, |w_j|) (truncation h^2 vs round-off eps/h^2)",
-    ("richardson", 1): "h = 2^-2 .. 2^-10 times max(1, |v_j|); Richardson to O(h^8) over 4 "
-                       "consecutive steps, per entry the window with the smallest estimate",
-    ("richardson", 2): "h = 2^-2 .. 2^-10 times max(1, |w_j|); Richardson to O(h^8) over 4 "
-                       "consecutive steps, per entry the window with the smallest estimate",
-    ("complex", 1): "complex step h = 1e-20 (no subtraction, so no round-off from h)",
-}
 
 
-def check(derivation, X, w, T=None, *, method="central", step=None, rtol=None,
+def check(derivation, X, w, T=None, *, v=None, method="central", step=None, rtol=None,
           hessian_from="gradient", net=None):
     """Compare a derivation with numerical derivatives of its function, entry by entry.
 
     Parameters
     ----------
     derivation : Derivation
-        From ``symnet.gradient``, ``symnet.param_jacobian``,
-        ``symnet.input_jacobian`` or ``symnet.hessian``.
+        Any derivation: from ``symnet.gradient``, ``param_jacobian``,
+        ``input_jacobian``, ``hessian`` (exact or Gauss-Newton), ``hessian_residual``,
+        ``hessian_vector_product`` or ``input_hessian``.
     X : array (N, D) or (D,)
     w : array (W,)
         Parameters in ``derivation.net.params`` order.
     T : array (N, K), required when the derivation comes from an error function.
+    v : array (W,) or (W, P)
+        The direction(s) of a Hessian-vector product (required for one, refused
+        for the others).
     method : {"central", "richardson", "complex"}
     step : float or array, optional
         The (base) step per variable instead of the default rule; positive and finite.
     rtol : float, optional
         The relative tolerance of the verdicts (default per method: central 1e-7,
-        richardson 1e-9, complex 1e-10; for second differences of E 1e-5 and 1e-7).
+        richardson 1e-9, complex 1e-10; for second differences 1e-5 and 1e-7).
     hessian_from : {"gradient", "error"}
-        For Hessians: differences of the exact gradient, or second differences of E.
+        For second derivatives: differences of the exact first derivative (the
+        gradient, or the input Jacobian for the input Hessian), or second
+        differences of the function itself (E, or the outputs).
     net : MLP, optional
         The network the caller means; refused if the derivation belongs to another.
 
@@ -109,6 +105,14 @@ def check(derivation, X, w, T=None, *, method="central", step=None, rtol=None,
     CheckReport
         ``.passed``, ``.max_rel_error``, ``.worst``, ``.failures()``, ``.kinks``;
         ``print(report)`` shows a short table; ``report.raise_if_failed()``.
+
+    What is compared, by the kind's row of ``symnet.derivation.KINDS``: first
+    derivatives with differences of the function; second derivatives with
+    differences of the exact first derivative (``hessian_from="gradient"``) or
+    second differences of the function; a Hessian-vector product H v with the
+    same along v ((g(w + r v) - g(w - r v)) / 2r, or mixed second differences of E
+    in (w_p, v)); the Gauss-Newton matrix with sum_n B_n^T Lambda_n B_n from a
+    numerical B; the residual term H - G with the numerical H minus that G.
 
     Examples
     --------
@@ -124,54 +128,60 @@ def check(derivation, X, w, T=None, *, method="central", step=None, rtol=None,
     dE/dw
     >>> symnet.check(grad, X, w, T, method="complex").max_rel_error < 1e-12
     True
+    >>> hvp = symnet.hessian_vector_product(net, "sse")
+    >>> symnet.check(hvp, X, w, T, v=np.ones(net.n_params)).passed
+    True
 
     See Also
     --------
     symnet.report.CheckReport : what the report holds.
     """
-    _check_derivation(derivation, net)
+    info = _check_derivation(derivation, net)
     net = derivation.net
-    method = _check_method(method, derivation, hessian_from)
+    method = _check_method(method, derivation, info, hessian_from)
     if rtol is not None:
         rtol = check_number("rtol", rtol, positive=True, example=1e-7)
     X, single = check_inputs(net, X, allow_complex=False)
     w = check_params(net, w)
-    if derivation.needs_targets:
-        T = check_targets(net, T, X.shape[0], single)
+    T = check_targets(net, T, X.shape[0], single) if derivation.needs_targets else None
+    if info.direction:
+        if v is None:
+            raise SymnetError(f"checking {info.description} needs its direction: "
+                              f"check(..., v=...) with v of shape ({net.n_params},) or "
+                              f"({net.n_params}, P)")
+        exact = np.asarray(derivation.evaluate(X, w, T, v), dtype=float)  # validates v
+        V = np.asarray(v, dtype=float)
+        one_direction = V.ndim == 1
+        V, exact = (V[:, None], exact[:, None]) if one_direction else (V, exact)
     else:
-        T = None
-    exact = np.asarray(derivation.evaluate(X, w, T), dtype=float)  # X is (N, D): N axis kept
+        if v is not None:
+            raise SymnetError(f"v is the direction of a Hessian-vector product; "
+                              f"{info.description} takes none")
+        exact = np.asarray(derivation.evaluate(X, w, T), dtype=float)  # X is (N, D): N kept
+        V, one_direction = None, False
     function = PointFunction(derivation, X, w, T)
-    order = 2 if derivation.kind == "hessian" and hessian_from == "error" else 1
-    if derivation.kind == "hessian" and hessian_from == "error":
-        scheme = SecondDifference(function, _steps(step, w, method, 2))
-    else:
-        wrt_inputs = derivation.wrt == "inputs"
-        variables = X if wrt_inputs else w
-        target = {"hessian": "gradient", "gauss_newton": "jacobian"}.get(derivation.kind,
-                                                                           "function")
-        scheme = FirstOrder(function, _steps(step, variables, method, 1), target, wrt_inputs)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # Non-finite values at perturbed points are counted and reported below,
         # as failures; the warnings they would raise say less than the report.
-        result = _run(scheme, method)
-    if derivation.kind == "gauss_newton":
-        result = _gauss_newton(result, function)
-    return _report(derivation, method, order, exact, result, scheme, function,
-                   rtol if rtol is not None else RTOL[(method, order)], single)
+        reference = numeric_reference(info, function, method, step, hessian_from, V, exact.shape)
+    return _report(derivation, info, method, exact, reference, function,
+                   rtol if rtol is not None else RTOL[(method, reference.order)], single,
+                   one_direction)
 
 
 # -- input checks -----------------------------------------------------------------
 def _check_derivation(derivation, net):
     kind = getattr(derivation, "kind", None)
-    if kind not in _KINDS or not hasattr(derivation, "evaluate"):
+    if not isinstance(kind, str) or kind not in KINDS or not hasattr(derivation, "evaluate"):
         raise SymnetError(
-            f"check needs a derivation (from symnet.gradient, param_jacobian, input_jacobian or "
-            f"hessian); got {type(derivation).__name__}")
+            f"check needs a derivation (from symnet.gradient, param_jacobian, input_jacobian, "
+            f"hessian, hessian_residual, hessian_vector_product or input_hessian); got "
+            f"{type(derivation).__name__}")
     if net is not None and net is not derivation.net and not _same_network(net, derivation.net):
         raise SymnetError(
             f"this derivation belongs to {derivation.net!r}, not to {net!r}; derive it again "
             "for the network you mean")
+    return KINDS[kind]
 
 
 def _same_network(a, b):
@@ -179,7 +189,7 @@ def _same_network(a, b):
         repr(x) for x in b.activations]
 
 
-def _check_method(method, derivation, hessian_from):
+def _check_method(method, derivation, info, hessian_from):
     if method not in METHODS:
         raise SymnetError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     if hessian_from not in ("gradient", "error"):
@@ -192,102 +202,24 @@ def _check_method(method, derivation, hessian_from):
                 "method='complex' needs every activation analytic (complex-step differentiation "
                 f"is wrong at kinks), but {', '.join(kinked)}; use method='central' or "
                 "'richardson', which mark the entries near a kink")
-        if derivation.kind == "hessian":
+        if info.order == 2 and not info.approximation:
+            first = KINDS.get(info.first_derivative)
+            also = (f", and {first.description} itself with method='complex'" if first else "")
             raise SymnetError(
-                "method='complex' gives first derivatives only; check a Hessian with "
-                "method='central' or 'richardson' (differences of the exact gradient), and the "
-                "gradient itself with method='complex'")
+                f"method='complex' gives first derivatives only; check {info.description} "
+                "with method='central' or 'richardson' (differences of the exact first "
+                f"derivative, or second differences){also}")
     return method
 
 
-def _steps(step, variables, method, order):
-    """The (base) step per variable, from the rule of the method or the user's value."""
-    scale = np.maximum(1.0, np.abs(variables))
-    if step is None:
-        if method == "complex":
-            return np.full(variables.shape, COMPLEX_STEP)
-        if method == "richardson":
-            return RICHARDSON_BASE * scale
-        return central_steps(variables) if order == 1 else EPS ** 0.25 * scale
-    return check_steps(step, variables.shape)
+def _report(derivation, info, method, exact, reference, function, rtol, single, one_direction):
+    kind, shape = derivation.kind, exact.shape
 
-
-# -- the numbers ---------------------------------------------------------------------
-def _run(scheme, method):
-    """numeric, estimate, crossed, left, right in the scheme's (directions, *out) layout."""
-    if method == "complex":
-        q = scheme.quotients([1j])
-        numeric = q.quotients[0]
-        estimate = scheme.rounding_factor * EPS * (np.abs(numeric) + np.max(np.abs(numeric)))
-        return dict(numeric=numeric, estimate=estimate, crossed=q.crossed, left=q.left,
-                    right=q.right)
-    if method == "central":
-        q = scheme.quotients([1.0, 2.0])
-        first, second = q.quotients
-        truncation = np.abs(second - first) / 3
-        return dict(numeric=first, estimate=2 * truncation + q.noise[0], crossed=q.crossed,
-                    left=q.left, right=q.right)
-    # A geometric sequence of steps; every window of RICHARDSON_STEPS consecutive steps
-    # is extrapolated, and each entry keeps the window with the smallest error estimate
-    # (large steps suit gently curved entries, small ones sharply curved ones).
-    multipliers = RICHARDSON_RATIO ** -np.arange(RICHARDSON_STEPS + RICHARDSON_WINDOWS - 1)
-    q = scheme.quotients(list(multipliers))
-    best_value = best_estimate = None
-    for start in range(RICHARDSON_WINDOWS):
-        window = slice(start, start + RICHARDSON_STEPS)
-        value, truncation, weights = extrapolate(q.quotients[window], RICHARDSON_RATIO)
-        rounding = sum(abs(c) * noise for c, noise in zip(weights, q.noise[window]))
-        estimate = 2 * truncation + rounding
-        if best_value is None:
-            best_value, best_estimate = value, estimate
-        else:
-            better = estimate < best_estimate
-            best_value = np.where(better, value, best_value)
-            best_estimate = np.where(better, estimate, best_estimate)
-    return dict(numeric=best_value, estimate=best_estimate, crossed=q.crossed, left=q.left,
-                right=q.right)
-
-
-def _gauss_newton(result, function):
-    """sum_n B^T Lambda B from the numerically differentiated B (W, N, K) and its error bound."""
-    B, dB = result["numeric"], result["estimate"]
-    Lam = function.gauss_newton_weights()
-    absLam = np.abs(Lam)
-    G = np.einsum("pnk,nkm,qnm->pq", B, Lam, B)
-    bound = (np.einsum("pnk,nkm,qnm->pq", np.abs(B), absLam, dB)
-             + np.einsum("pnk,nkm,qnm->pq", dB, absLam, np.abs(B) + dB))
-    crossed = result["crossed"].any(axis=1)
-    nan = np.full(G.shape, np.nan)
-    return dict(numeric=G, estimate=bound, crossed=crossed[:, None] | crossed[None, :],
-                left=nan, right=nan, gauss_newton=True)
-
-
-def _layout(kind, array, per_sample_crossing=False):
-    """(directions, *out) -> the derivation's evaluate layout (with the N axis)."""
-    if kind in ("param_jacobian", "input_jacobian"):
-        if per_sample_crossing:          # (directions, N) -> (N, 1, directions)
-            return array.T[:, None, :]
-        return np.moveaxis(array, 0, -1)  # (dirs, N, K) -> (N, K, dirs)
-    if kind == "gradient":
-        return array.any(axis=1) if per_sample_crossing else array
-    if kind == "hessian":                 # column j holds the differences along e_j
-        if per_sample_crossing:
-            return array.any(axis=1)[None, :] if array.ndim == 2 else array
-        return array.T
-    return array                          # gauss_newton and second differences: (W, W) already
-
-
-def _report(derivation, method, order, exact, result, scheme, function, rtol, single):
-    kind = derivation.kind
-    done = result.get("gauss_newton") or isinstance(scheme, SecondDifference)
-    shape = exact.shape
-    pick = (lambda a: a) if done else (lambda a: _layout(kind, a))
-    numeric = np.broadcast_to(pick(result["numeric"]), shape).astype(float)
-    estimate = np.broadcast_to(pick(result["estimate"]), shape).astype(float)
-    crossed = result["crossed"] if done else _layout(kind, result["crossed"], True)
-    crossed = np.broadcast_to(crossed, shape)
-    left = np.broadcast_to(pick(result["left"]), shape)
-    right = np.broadcast_to(pick(result["right"]), shape)
+    def laid_out(array, dtype=float):
+        return np.broadcast_to(array, shape).astype(dtype)
+    numeric, estimate = laid_out(reference.numeric), laid_out(reference.estimate)
+    crossed = laid_out(reference.crossed, bool)
+    left, right = laid_out(reference.left), laid_out(reference.right)
     nonfinite = ~(np.isfinite(numeric) & np.isfinite(estimate))
     error = np.abs(exact - numeric)
     # The exact values are rounded too: about kappa eps times the derivative's size
@@ -298,34 +230,34 @@ def _report(derivation, method, order, exact, result, scheme, function, rtol, si
     verdicts = np.where(error <= tolerance, "pass", "fail").astype("<U4")
     verdicts[crossed & ~nonfinite] = "kink"
     verdicts[nonfinite] = "fail"
-    per_sample = kind in ("param_jacobian", "input_jacobian") and not single
-    if single and not derivation.summed:   # back to the layout evaluate gives for one sample
-        exact, numeric, estimate, verdicts = exact[0], numeric[0], estimate[0], verdicts[0]
-        left, right, nonfinite = left[0], right[0], nonfinite[0]
+    per_sample = not info.summed and not single
+    arrays = [exact, numeric, estimate, verdicts, left, right, nonfinite]
+    if single and not info.summed:   # back to the layout evaluate gives for one sample
+        arrays = [a[0] for a in arrays]
+    if one_direction:                # and for one direction v (W,)
+        arrays = [a[..., 0] for a in arrays]
+    exact, numeric, estimate, verdicts, left, right, nonfinite = arrays
     reasons = {tuple(int(i) for i in index): "not finite at a perturbed point"
                for index in np.argwhere(nonfinite)}
     variables, outputs = _names(derivation)
     kinks = tuple(_kink_entries(kind, verdicts, exact, numeric, estimate, left, right,
                                 variables, outputs, per_sample, derivation.net))
-    notes = list(function.notes) + _kink_notes(derivation.net, function, scheme)
+    notes = list(function.notes)
+    for scheme in reference.schemes:
+        notes += [note for note in _kink_notes(derivation.net, function, scheme)
+                  if note not in notes]
     if nonfinite.any():
         notes.append(f"{int(nonfinite.sum())} entries could not be checked: the function is "
                      "not finite (inf or nan) at some perturbed point; they count as failures")
-    description = f"{_DESCRIPTIONS[kind]} of {derivation.net!r}"
+    description = f"{info.description} of {derivation.net!r}"
     if derivation.loss is not None:
         description += f" (loss {derivation.loss.name})"
     rule = (f"fail when |exact - numeric| > max(rtol * max(|exact|, |numeric|), estimate + "
             f"{floor:.1e}), rtol = {rtol:g} (the {floor:.1e} is 4 (L + 2) eps max|exact|)")
-    step_rule = _STEP_RULES[(method, order)]
-    if kind == "hessian":
-        step_rule += (" on the exact gradient, column by column" if order == 1
-                      else " on E (four-point second differences)")
-    if kind == "gauss_newton":
-        step_rule += "; B differentiated numerically, Lambda exact"
     return CheckReport(
         kind=kind, method=method, description=description, exact=_frozen(exact),
         numeric=_frozen(numeric), estimate=_frozen(estimate), verdicts=_frozen(verdicts),
-        steps=_frozen(np.array(scheme.steps)), step_rule=step_rule, rtol=float(rtol),
+        steps=_frozen(reference.steps), step_rule=reference.step_rule, rtol=float(rtol),
         tolerance_rule=rule, variables=variables, outputs=outputs,
         per_sample=per_sample, kinks=kinks, notes=tuple(notes),
         n_nonfinite=int(nonfinite.sum()), reasons=reasons)

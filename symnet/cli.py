@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .derivation import KINDS
+
 __all__ = ["main", "parse_sizes", "printable", "as_flags", "EXIT_STATUS"]
 
 EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
@@ -207,7 +209,24 @@ def demo(out=None):
 
 
 # -- derive ----------------------------------------------------------------------------
-WHAT = ("gradient", "input_jacobian", "param_jacobian", "hessian", "gauss_newton")
+# How the command line derives each kind of symnet.derivation.KINDS: (net, loss) -> derivation,
+# through the public API (looked up when called, as every command uses the API).
+DERIVE = {
+    "input_jacobian": lambda net, loss: _api().input_jacobian(net),
+    "gradient": lambda net, loss: _api().gradient(net, loss),
+    "param_jacobian": lambda net, loss: _api().param_jacobian(net),
+    "hessian": lambda net, loss: _api().hessian(net, loss),
+    "gauss_newton": lambda net, loss: _api().hessian(net, loss, approx="gauss_newton"),
+    "hessian_residual": lambda net, loss: _api().hessian_residual(net, loss),
+    "hessian_vector_product": lambda net, loss: _api().hessian_vector_product(net, loss),
+    "input_hessian": lambda net, loss: _api().input_hessian(net),
+}
+WHAT = tuple(KINDS)
+
+
+def _api():
+    import symnet
+    return symnet
 
 
 def _network(args):
@@ -217,34 +236,25 @@ def _network(args):
 
 
 def _derivation(net, what, loss):
-    import symnet
-    if what == "input_jacobian":
-        return symnet.input_jacobian(net)
-    if what == "param_jacobian":
-        return symnet.param_jacobian(net)
-    if what == "gradient":
-        return symnet.gradient(net, loss)
-    return symnet.hessian(net, loss, approx="gauss_newton" if what == "gauss_newton" else None)
+    return DERIVE[what](net, loss)
 
 
 def _entries_text(derivation, limit):
-    """The definitions, then the named entries (at most ``limit``; None: all), as text lines."""
+    """The definitions, then the named entries (at most ``limit``; None: all), as text lines.
+
+    Entries are labelled as the kind names them (``dE/dw_11^(1)``, ``J_12``,
+    ``H[w_11^(1), b_1^(1)]``); a symmetric kind lists its upper triangle's nonzero entries.
+    """
     lines = [f"{symbol} = {value}" for symbol, value in derivation.definitions.items()]
-    kind, entries = derivation.kind, []
-    for r, row in enumerate(derivation.rows):
-        for c, column in enumerate(derivation.columns):
-            value = derivation.named[r, c]
-            if kind in ("hessian", "gauss_newton"):
-                if c < r or value == 0:   # symmetric: the upper triangle, its nonzero entries
-                    continue
-                label = f"{'H' if kind == 'hessian' else 'G'}[{row}, {column}]"
-            elif kind == "gradient":
-                label = f"dE/d{row}"
-            elif kind == "input_jacobian":
-                label = f"J_{row[2:]}{column[2:]}"
-            else:
-                label = f"d{row}/d{column}"
-            entries.append(f"{label} = {value}")
+    info, net, entries = derivation.kind_info, derivation.net, []
+    variables = [v.name for v in (net.inputs if info.wrt == "inputs" else net.params)]
+    outputs = [y.name for y in net.layer_values(net.n_layers)]
+    for index in np.ndindex(*derivation.shape):
+        value = derivation.named[index]
+        if info.symmetric and (index[-2] > index[-1] or value == 0):
+            continue
+        label, _ = info.names.text(index[:info.entry_axes], variables, outputs)
+        entries.append(f"{label} = {value}")
     shown = entries if limit is None else entries[:limit]
     lines += shown
     if len(shown) < len(entries):
@@ -293,7 +303,7 @@ def derive(args, out=None):
     if not args.latex:
         derivation = _derivation(net, args.what, args.loss)
         print(f"{derivation.kind} of {net!r}" + (f", loss {args.loss}" if derivation.loss else "")
-              + f": {derivation.shape[0]} x {derivation.shape[1]}", file=out)
+              + f": {' x '.join(str(n) for n in derivation.shape)}", file=out)
         for line in _entries_text(derivation, args.max_entries):
             print("  " + line, file=out)
         return EXIT_OK
@@ -333,8 +343,11 @@ def check(args, out=None):
     net = _network(args)
     derivation = _derivation(net, args.what, args.loss)
     X, w, T = _random_data(net, args.loss, args.seed, args.samples)
+    # A Hessian-vector product is checked along a random direction of the same seed.
+    direction = ({"v": np.random.default_rng(args.seed).normal(size=net.n_params)}
+                 if derivation.kind_info.direction else {})
     report = symnet.check(derivation, X, w, T if derivation.needs_targets else None,
-                          method=args.method)
+                          method=args.method, **direction)
     print(report, file=out)
     return EXIT_OK if report.passed else EXIT_REFUTED
 

@@ -38,15 +38,14 @@ import sympy as sp
 from . import engine
 from ._size import check_curvature_report, check_entries
 from ._validate import check_inputs, check_number, check_params, check_targets
-from .backprop import _named, hidden_derivative, output_block
+from .backprop import _named, backward_recursion, output_block
 from .derivation import Derivation
 from .errors import SymnetError
-from .hessian import hessian
-from .hvp import (HessianVectorProduct, direction_symbol, hessian_vector_product, r_operator,
-                  r_symbol, seed_partials)
+from .hessian import hessian, hessian_from_deltas
+from .hvp import (HessianVectorProduct, direction_symbol, hessian_vector_product, r_symbol,
+                  seed_partials)
 from .input_hessian import InputHessian, input_hessian, input_tangent_symbol
-from .losses import get_loss, softmax_jacobian_derivative
-from .numerics import softmax_centred, softmax_jacobian
+from .losses import get_loss
 
 __all__ = ["GaussNewtonWarning", "POOR_GAUSS_NEWTON", "hessian_residual", "hessian_split",
            "HessianSplit", "CurvatureReport", "curvature_report", "hessian_vector_product",
@@ -86,56 +85,46 @@ def seed_symbol(layer, j):
 
 
 def _residual_named(net, loss, definitions):
-    L, K = net.n_layers, net.sizes[-1]
-    y, t = net.layer_values(L), net.targets
-    # dE_n/dout_k: y_k - t_k for sse (out = y); the output delta for cross-entropy (out = a).
-    r_values = ([yk - tk for yk, tk in zip(y, t)] if loss.jacobian_of == "y"
-                else loss.output_deltas(net))
+    K = net.sizes[-1]
+    # dE_n/dout_k, derived from the loss's row: y_k - t_k for sse (out = y), the output
+    # delta for cross-entropy (out = a), tanh(y_k - t_k) for log_cosh, ...
+    r_values = loss.residual_named(net)
     r = [_named(residual_symbol(k + 1), value, definitions) for k, value in enumerate(r_values)]
     block = output_block(net, loss.jacobian_of)  # d out_k / d a_m^(L)
     raw = [sp.Add(*[r[k] * block[k, m] for k in range(K)]) for m in range(K)]
     partials = seed_partials(net, raw)  # r_k are symbols, so they stay fixed
-    s = {L: [_named(seed_symbol(L, m + 1), raw[m], definitions) for m in range(K)]}
-    for l in range(L - 1, 0, -1):  # the delta recursion, run on s
-        W_next = net.weights[l]
-        s[l] = [_named(seed_symbol(l, j + 1), hidden_derivative(net, l, j) * sp.Add(
-            *[W_next[k, j] * s[l + 1][k] for k in range(net.sizes[l + 1])]), definitions)
-            for j in range(net.sizes[l])]
-    W = net.n_params
-    columns = [r_operator(net, s, partials, [int(p == q) for p in range(W)])[0]
-               for q in range(W)]
-    return sp.Matrix(W, W, lambda p, q: columns[q][p]), s
+    rows = backward_recursion(net, [raw], lambda l, _, j: seed_symbol(l, j + 1), definitions)
+    s = {l: row for l, (row,) in rows.items()}  # the delta recursion, run on s
+    return hessian_from_deltas(net, s, partials), s
 
 
 class _ResidualPseudoLoss:
-    """The pseudo-error sum_k r_k out_k with r = dE_n/dout fixed, in the engine's loss interface."""
+    """The pseudo-error sum_k r_k out_k, r = dE_n/dout held fixed, in the engine's loss interface.
 
-    def __init__(self, loss):
-        self.loss = loss
+    Its output 'delta' is s_m^(L) = sum_k r_k d out_k / d a_m^(L) (the output block
+    contracted with r) and R{s_m^(L)} = sum_k r_k sum_p d^2 out_k / d a_m d a_p R{a_p}
+    (the output map's second-order block; 0 for out = a^(L)), so the engine's one
+    R-operator gives the residual term.
+    """
 
-    def _r(self, A, Y, T, dh):
-        return self.loss.residual(A, Y, T)  # y - t (sse) or delta^(L) (cross-entropy), stably
+    weight_decay = 0.0  # the residual term has none: lam I is all in the Gauss-Newton term
+
+    def __init__(self, net, loss):
+        self.net, self.loss = net, loss
 
     def delta(self, A, Y, T, dh):
-        r = self._r(A, Y, T, dh)
-        if self.loss.jacobian_of == "a":
-            return r
-        if self.loss.output == "softmax":
-            return Y * softmax_centred(Y, r)  # J r, J the softmax Jacobian
-        return r * dh
+        r = self.loss.residual(A, Y, T)  # y - t (sse) or delta^(L) (cross-entropy), stably
+        block = engine.output_block(self.net, A, Y, dh, self.loss.jacobian_of)
+        return np.einsum("nk,nkm->nm", r, block)
 
     def r_delta(self, A, Y, T, dh, d2h, RA):
-        r = self._r(A, Y, T, dh)
-        if self.loss.jacobian_of == "a":
-            return np.zeros_like(RA)
-        if self.loss.output == "softmax":  # R{J} r with r fixed, R{y} = J R{a}
-            RY = np.einsum("nkm,npm->npk", softmax_jacobian(Y), RA)
-            return softmax_jacobian_derivative(Y, r, RY)
-        return (r * d2h)[:, None, :] * RA
+        r = self.loss.residual(A, Y, T)
+        second = engine.output_curvature(self.net, Y, d2h, self.loss.jacobian_of)
+        return np.einsum("nmp,nqp->nqm", np.einsum("nk,nkmp->nmp", r, second), RA)
 
 
 def _residual_values(net, loss, X, w, T):
-    return engine.hessian_vector_values(net, _ResidualPseudoLoss(loss), X, w, T,
+    return engine.hessian_vector_values(net, _ResidualPseudoLoss(net, loss), X, w, T,
                                         np.eye(net.n_params))
 
 
@@ -207,6 +196,14 @@ class CurvatureReport:
     counts the eigenvalues with |lambda| within it (0 within rounding: a
     rank-deficient Gauss-Newton matrix has W - rank of them), ``*_negative`` those
     below -tolerance (a saddle has some; a Gauss-Newton matrix never does).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1])                    # y = w x + b: H = GN = [[x^2, x], [x, 1]]
+    >>> report = curvature_report(net, "sse", [[2.0]], [0.5, 0.0], [[1.0]])
+    >>> type(report).__name__, report.hessian_zero, report.relative_difference  # rank 1: one 0
+    ('CurvatureReport', 1, 0.0)
     """
 
     hessian: np.ndarray = field(repr=False)
@@ -260,11 +257,12 @@ class CurvatureReport:
                 f"{self.relative_difference:.3g}>")
 
 
-def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
+def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON, *, weight_decay=None):
     """H, GN and H - GN at (X, w, T), summed over samples, with spectra; warns when GN is poor.
 
     Evaluates the matrix forms (no symbolic derivation). Warns with
-    ``GaussNewtonWarning`` when ||H - GN||_F / ||H||_F > ``threshold``.
+    ``GaussNewtonWarning`` when ||H - GN||_F / ||H||_F > ``threshold``. With
+    ``weight_decay`` lam, H and GN both gain lam I (the residual term none).
 
     Examples
     --------
@@ -277,7 +275,7 @@ def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON):
     >>> report.relative_difference, report.hessian_negative
     (0.0, 0)
     """
-    loss = get_loss(loss, net)
+    loss = get_loss(loss, net, weight_decay)
     X, single = check_inputs(net, X, allow_complex=False)
     w = check_params(net, w)
     T = check_targets(net, T, X.shape[0], single)
@@ -315,8 +313,8 @@ class HessianSplit:
     [0, 0]])
     """
 
-    def __init__(self, net, loss):
-        self.net, self.loss = net, get_loss(loss, net)
+    def __init__(self, net, loss, weight_decay=None):
+        self.net, self.loss = net, get_loss(loss, net, weight_decay)
         self._cache = {}
 
     def _get(self, name, build):
@@ -347,8 +345,11 @@ class HessianSplit:
         return f"<HessianSplit of {self.net!r}, loss={self.loss.name!r}>"
 
 
-def hessian_split(net, loss):
+def hessian_split(net, loss, *, weight_decay=None):
     """The exact Hessian taken apart as Gauss-Newton term + residual term (see the module).
+
+    With ``weight_decay`` lam (E = sum_n E_n + lam/2 ||w||^2) the exact Hessian and the
+    Gauss-Newton term gain lam I; the residual term has none.
 
     Examples
     --------
@@ -361,5 +362,5 @@ def hessian_split(net, loss):
     """
     if net is None or not hasattr(net, "n_params"):
         raise SymnetError(f"hessian_split needs an MLP; got {net!r}")
-    return HessianSplit(net, loss)
+    return HessianSplit(net, loss, weight_decay)
 

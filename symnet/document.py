@@ -34,6 +34,7 @@ import numpy as np
 from . import engine
 from . import latex as lx
 from .backprop import gradient, input_jacobian, param_jacobian, symbolic_sensitivities
+from .derivation import KINDS
 from .errors import SymnetError
 from .evaluate import loss_value
 from .hessian import hessian
@@ -65,17 +66,6 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 
 _TAGS_NOTE = (r"Each entry is named on the right in plain text, as \texttt{symnet check} reports "
               r"it; the names of derivatives are also the targets of \texttt{symnet verify --of}.")
-
-_KIND_TITLES = {"gradient": "Gradient", "input_jacobian": "Input Jacobian",
-                "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
-                "gauss_newton": "Gauss-Newton matrix"}
-
-_LOSS_TEXT = {
-    "sse": r"E_n = \tfrac{1}{2} \sum_k (y_k - t_k)^2",
-    "cross_entropy": r"E_n = -\sum_k \bigl[t_k \ln y_k + (1 - t_k) \ln(1 - y_k)\bigr]",
-    "cross_entropy_softmax": r"E_n = -\sum_k t_k \ln y_k",
-}
-
 
 def default_point(net, loss, seed=0):
     """(x, w, t, description): the worked example for the 2-2-2 logistic sse net, else seeded.
@@ -197,13 +187,15 @@ def _written(text, path):
 
 
 def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_samples=None,
-                   seed=0, title=None):
+                   seed=0, title=None, weight_decay=None):
     r"""A standalone ``.tex`` document of every derivative of ``net`` under ``loss``.
 
     Parameters
     ----------
     net : MLP
-    loss : {"sse", "cross_entropy"}
+    loss : str or Loss
+        A row of the loss table (``"sse"``, ``"cross_entropy"``, ``"log_cosh"``,
+        ``"huber"``, or one added with ``symnet.register_loss``).
     path : str or Path, optional
         Where to write the document (it is returned either way).
     point : (x, w, t) or dict, optional
@@ -219,6 +211,9 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
     seed : int
         Seed of the random point when no point is given.
     title : str, optional
+    weight_decay : float, optional
+        lam of E = sum_n E_n + lam/2 ||w||^2 (default 0): the gradient gains lam w_p and
+        the Hessians lam I, said in their sections and included in the numbers.
 
     Returns
     -------
@@ -235,7 +230,7 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
     >>> [line for line in text.splitlines() if line.startswith("E &=")]
     ['E &= 0.427104534']
     """
-    loss = get_loss(loss, net)
+    loss = get_loss(loss, net, weight_decay)
     lx.check_max_entries(max_entries)
     x, w, t, where = default_point(net, loss, seed) if point is None else _given_point(net, point)
     X, T = x[None, :], t[None, :]
@@ -244,16 +239,17 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
              r"\begin{document}", r"\maketitle", _TAGS_NOTE]
     parts += _network_section(net, loss, x, w, t, where)
     parts += _forward_section(net, loss, X, w, T, max_entries)
-    grad = gradient(net, loss.name)
+    grad = gradient(net, loss)
     g = grad.evaluate(X, w, T)
     parts += [r"\section{Deltas}",
               r"$\delta_j^{(l)} = \partial E_n / \partial a_j^{(l)}$, computed backwards from the outputs.",
               _align(lx.delta_rows(grad, "entries", **wrap)), "In matrix form:",
               _align(lx.delta_rows(grad, "matrix", **wrap)),
               _spot("the point (one sample, so $\\delta_j^{(l)} = \\partial E / \\partial b_j^{(l)}$)",
-                    _values_block(_delta_values(net, g), max_entries))]
+                    _values_block(_delta_values(net, g - loss.decay_term("gradient", w)),
+                                  max_entries))]
     parts += [r"\section{Gradient}", _align(lx.entry_rows(grad, tags=True, **wrap)),
-              "In matrix form:",
+              *_decay(loss, "gradient"), "In matrix form:",
               _align(lx.GRADIENT_MATRIX),
               _spot("the point", _values_block(
                   [(lx.partial("E", p), v) for p, v in zip(net.params, g)], max_entries))]
@@ -269,14 +265,12 @@ def _title(net, loss, kind=None):
     loss_name = ({"sse": "sum-of-squares", "cross_entropy": "cross-entropy"}.get(
         loss.name, loss.name.replace("_", " ")) + " error") if loss is not None else ""
     sizes = "-".join(str(n) for n in net.sizes)
-    what = _KIND_TITLES[kind] if kind else "Derivatives"
+    what = KINDS[kind].title if kind else "Derivatives"
     return f"{what} of a {sizes} network ({', '.join(filter(None, [names, loss_name]))})"
 
 
 def _network_section(net, loss, x, w, t, where):
     L = net.n_layers
-    key = "cross_entropy_softmax" if (loss.name == "cross_entropy" and
-                                      net.activations[-1].name == "softmax") else loss.name
     params = [f"${lx.tex(p)}$" for p in net.params[:MAX_PARAMS_LISTED]]
     more = net.n_params - len(params)
     weights, biases = net.unpack(w)
@@ -294,7 +288,9 @@ def _network_section(net, loss, x, w, t, where):
         r"so $W^{(l)}$ has shape $n_l \times n_{l-1}$ and $W^{(l)}_{ji} = w_{ji}^{(l)}$ "
         r"(Bishop, \emph{Deep Learning}, 2024, ch.~8).",
         rf"Activations: {', '.join(f'layer {l}: {a.name}' for l, a in enumerate(net.activations, 1))}. "
-        rf"Error: ${_LOSS_TEXT[key]}$ per sample, $E = \sum_n E_n$.",
+        rf"Error: ${loss.latex}$ per sample, $E = \sum_n E_n"
+        + (rf" + \tfrac{{\lambda}}{{2}} \lVert \mathbf{{w}} \rVert^2$ with weight decay "
+           rf"$\lambda = {loss.weight_decay:g}$." if loss.weight_decay else "$."),
         rf"The $W = {net.n_params}$ parameters, in the order of every gradient and Jacobian "
         rf"column: {', '.join(params)}" + (f", and {more} more." if more else "."),
         _align(lx.derivative_rows(net)),
@@ -314,7 +310,7 @@ def _forward_section(net, loss, X, w, T, max_entries):
     for l in range(1, net.n_layers + 1):
         pairs += [(lx.tex(a), A[l][0, j]) for j, a in enumerate(net.layer_pre_activations(l))]
         pairs += [(lx.tex(z), Z[l][0, j]) for j, z in enumerate(net.layer_values(l))]
-    E = loss_value(net, loss.name, X, w, T)
+    E = loss_value(net, loss, X, w, T)
     shown, hidden = take(pairs, max_entries)
     rows = [rf"{name} &= {number(value)}" for name, value in shown]
     if hidden:
@@ -323,6 +319,12 @@ def _forward_section(net, loss, X, w, T, max_entries):
     return [r"\section{Forward pass}", _align(lx.forward_rows(net, "entries", max_entries)),
             "In matrix form:", _align(lx.forward_rows(net, "matrix", max_entries)),
             _spot("the point", _align(rows))]
+
+
+def _decay(loss, kind):
+    """The weight decay's rows for ``kind`` as one display (none without weight decay)."""
+    rows = loss.decay_latex(kind)
+    return [_align(rows)] if rows else []
 
 
 def _delta_values(net, g):
@@ -397,12 +399,13 @@ def _hessian_section(net, loss, X, w, T, max_entries):
         H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(W)[:, :shown])
         parts += [rf"With $W = {W}$ the symbolic Hessian has {W * W} entries; only the general "
                   r"form and numbers are shown.", _align(lx.curvature_matrix_rows(loss)),
+                  *_decay(loss, "hessian"),
                   _spot("the point", _values_block(
                       [(lx.partial("E", net.params[p], 2, net.params[q]), H[p, q])
                        for q in range(H.shape[1]) for p in range(q + 1)], max_entries))]
         return parts
-    exact = hessian(net, loss.name)
-    gauss = hessian(net, loss.name, approx="gauss_newton")
+    exact = hessian(net, loss)
+    gauss = hessian(net, loss, approx="gauss_newton")
     H, G = exact.evaluate(X, w, T), gauss.evaluate(X, w, T)
     definitions = dict(gauss.definitions)
     sens = symbolic_sensitivities(net, definitions, loss.jacobian_of)
@@ -421,7 +424,8 @@ def _hessian_section(net, loss, X, w, T, max_entries):
         r"triangle ($H$ is symmetric).",
         _align(lx.sensitivity_rows(net, sens, definitions, max_entries=max_entries,
                                    of=loss.jacobian_of)),
-        _align(lx.hessian_rows(exact, max_entries, tags=True, splits=splits)), "In matrix form:",
+        _align(lx.hessian_rows(exact, max_entries, tags=True, splits=splits)),
+        *_decay(loss, "hessian"), "In matrix form:",
         _align(lx.curvature_matrix_rows(loss)),
         _spot(r"the point, as $H$, its Gauss-Newton term $G$ and $R = H - G$. $R$ is 0 (exact) "
               r"where the residual term above is identically zero; a computed $H - G$ smaller "

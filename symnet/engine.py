@@ -9,19 +9,25 @@ z = h(a) where that keeps every digit (sigma'(a) = z sigma(-a), tanh''(a) =
 -2 z sech^2(a)); the loss's deltas and curvatures come from the output
 pre-activations (``symnet.losses``), so nothing is formed as 1 - (rounded y).
 
+Each recursion is written once here: one forward pass (``MLP.forward_layers``), one
+backward pass (``backward``: the deltas and the sensitivities dy/da are it, seeded
+differently), one R-operator (``hessian_vector_values``, for one direction or many).
+
 Shapes: X (N, D); A[l], Z[l] (N, n_l); deltas (N, n_l); sensitivities
 G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
-(N, P, n_l) for P directions.
+(N, n_l) for one direction, (P, N, n_l) for P directions (the direction axis first,
+as in the stacks of ``MLP.forward_layers``).
 """
 
 import numpy as np
 
-from .numerics import softmax_jacobian
+from .numerics import kronecker_minus_softmax, softmax_jacobian
 
 __all__ = [
-    "forward_pass", "layer_derivatives", "error_value", "gradient_values", "gradient_from_deltas",
-    "sensitivities", "input_jacobian_values", "param_jacobian_values",
-    "hessian_vector_values", "gauss_newton_values",
+    "forward_pass", "layer_derivatives", "backward", "output_block", "output_curvature",
+    "error_value", "gradient_values", "gradient_from_deltas", "sensitivities",
+    "input_jacobian_values", "param_jacobian_values", "hessian_vector_values",
+    "gauss_newton_values",
 ]
 
 _CHUNK_ELEMENTS = 4_000_000  # directional tensors are cut into sample chunks of this many floats
@@ -46,28 +52,54 @@ def layer_derivatives(net, A, Z, second=False):
 
 
 def error_value(net, loss, X, w, T):
-    """E = sum_n E_n, in the loss's stable form."""
+    """E = sum_n E_n (+ lam/2 ||w||^2 with the loss's weight decay), in the loss's stable form."""
     A, Z = forward_pass(net, X, w)
-    value = loss.value(A[-1], Z[-1], T)
+    value = loss.value(A[-1], Z[-1], T, w)
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
-def _deltas(net, loss, A, Z, T, dh, w):
-    """delta^(l) for l = 1..L: delta^(l) = h'(a^(l)) * (delta^(l+1) W^(l+1)) (rows are samples)."""
+def _along(slope, like):
+    """h'(a) (N, n) broadcast against ``like``: (N, n), or (N, P, n) with a second axis."""
+    return slope if like.ndim == 2 else slope[:, None, :]
+
+
+def backward(net, top, dh, w):
+    """U[l] = h'(a^(l)) * (U[l+1] W^(l+1)) for l = L-1..1 from U[L] = top: the one backward pass.
+
+    ``top`` is (N, n_L), or (N, K, n_L) for K recursions at once (one per output k:
+    the sensitivities); rows are samples.
+
+    >>> import symnet
+    >>> net = symnet.MLP([1, 2, 1], hidden="tanh")            # W^(2) = [2, -3]
+    >>> w = np.array([1.0, 1.0, 0.0, 0.0, 2.0, -3.0, 0.0])
+    >>> A, Z = forward_pass(net, np.array([[0.0]]), w)       # a^(1) = 0: tanh'(0) = 1
+    >>> dh, _ = layer_derivatives(net, A, Z)
+    >>> backward(net, np.array([[1.0]]), dh, w)[1]          # 1 * (1 * W^(2))
+    array([[ 2., -3.]])
+    """
     L = net.n_layers
-    deltas = [None] * (L + 1)
-    deltas[L] = loss.delta(A[L], Z[L], T, dh[L])
+    U = [None] * (L + 1)
+    U[L] = top
     for l in range(L - 1, 0, -1):
         W_next, _ = net._layer_arrays(w, l + 1)
-        deltas[l] = dh[l] * (deltas[l + 1] @ W_next)
-    return deltas
+        U[l] = _along(dh[l], top) * (U[l + 1] @ W_next)
+    return U
+
+
+def _deltas(net, loss, A, Z, T, dh, w):
+    """delta^(l) for l = 1..L: the loss's delta^(L), then delta^(l) = h'(a^(l)) * (delta^(l+1) W^(l+1))."""
+    L = net.n_layers
+    return backward(net, loss.delta(A[L], Z[L], T, dh[L]), dh, w)
 
 
 def gradient_values(net, loss, X, w, T):
     """dE/dw (W,), summed over samples: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
     A, Z = forward_pass(net, X, w)
     dh, _ = layer_derivatives(net, A, Z)
-    return gradient_from_deltas(net, _deltas(net, loss, A, Z, T, dh, w), Z)
+    gradient = gradient_from_deltas(net, _deltas(net, loss, A, Z, T, dh, w), Z)
+    if loss.weight_decay:  # E = sum_n E_n + lam/2 ||w||^2
+        gradient += loss.weight_decay * w
+    return gradient
 
 
 def gradient_from_deltas(net, deltas, Z):
@@ -80,28 +112,43 @@ def gradient_from_deltas(net, deltas, Z):
     return gradient
 
 
-def _output_block(net, A, Z, dh, of):
-    """d(out)_k/da_m^(L) (N, K, K): out = y (diag h' or the softmax Jacobian) or a^(L) (identity)."""
-    L, K = net.n_layers, net.sizes[-1]
-    N = A[L].shape[0]
+def output_block(net, A, Y, dh, of="y"):
+    """d(out)_k/da_m^(L) (N, K, K) at the output layer: out = y, or a^(L) (the identity).
+
+    y: diag h'(a) for elementwise outputs, the softmax Jacobian y_k (delta_km - y_m)
+    otherwise (``numerics.softmax_jacobian``: its diagonal's 1 - y_k summed from the
+    other outputs, exact to rounding even when y_k ~ 1). A, Y, dh are (N, K).
+    """
+    N, K = Y.shape
     if of == "a":
         return np.broadcast_to(np.eye(K), (N, K, K))
     if net.activations[-1].elementwise:
-        return dh[L][:, :, None] * np.eye(K)
-    # y_k (delta_km - y_m), the diagonal's 1 - y_k summed from the other outputs: exact
-    # to rounding even when y_k ~ 1, where 1 - y_k would cancel catastrophically.
-    return softmax_jacobian(Z[L])
+        return dh[:, :, None] * np.eye(K)
+    return softmax_jacobian(Y)
+
+
+def output_curvature(net, Y, d2h, of="y"):
+    """d^2 out_k / da_m^(L) da_p^(L) (N, K, K, K): the output map's second-order block.
+
+    out = a^(L): 0. Elementwise outputs: h''(a_k) where k = m = p, else 0. Softmax: the
+    derivative of the Jacobian S_km = y_k (delta_km - y_m) along a_p,
+    d S_km / da_p = S_kp (delta_km - y_m) - y_k S_mp, both factors from the Jacobian
+    kernels of ``symnet.numerics``.
+    """
+    N, K = Y.shape
+    if of == "a" or net.activations[-1].elementwise:
+        block = np.zeros((N, K, K, K))
+        if of == "y":
+            block[:, np.arange(K), np.arange(K), np.arange(K)] = d2h
+        return block
+    S, E = softmax_jacobian(Y), kronecker_minus_softmax(Y)
+    return S[:, :, None, :] * E[:, :, :, None] - Y[:, :, None, None] * S[:, None, :, :]
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):
-    """G[l] = d out_k / da_j^(l) (N, K, n_l): G[l] = h'(a^(l)) * (G[l+1] W^(l+1))."""
+    """G[l] = d out_k / da_j^(l) (N, K, n_l): the output block, then G[l] = h'(a^(l)) * (G[l+1] W^(l+1))."""
     L = net.n_layers
-    G = [None] * (L + 1)
-    G[L] = _output_block(net, A, Z, dh, of)
-    for l in range(L - 1, 0, -1):
-        W_next, _ = net._layer_arrays(w, l + 1)
-        G[l] = dh[l][:, None, :] * (G[l + 1] @ W_next)
-    return G
+    return backward(net, output_block(net, A[L], Z[L], dh[L], of), dh, w)
 
 
 def input_jacobian_values(net, X, w):
@@ -133,17 +180,32 @@ def param_jacobian_values(net, X, w, of="y"):
 
 
 def _split_directions(net, V):
-    """Per layer, the weight part (P, n_l, n_{l-1}) and bias part (P, n_l) of directions V (W, P)."""
-    P = V.shape[1]
+    """Per layer, the weight part (..., n_l, n_{l-1}) and bias part (..., 1, n_l) of V."""
+    stack = V.shape[1:]  # () for one direction, (P,) for P
     parts = [None]
     for l in range(1, net.n_layers + 1):
         w_cols, b_cols = net.layer_slices(l)
-        parts.append((V[w_cols].T.reshape(P, net.sizes[l], net.sizes[l - 1]), V[b_cols].T))
+        # .T moves the direction axis of (n, P) first and leaves one direction (n,) as it is.
+        weights = V[w_cols].T.reshape(stack + (net.sizes[l], net.sizes[l - 1]))
+        parts.append((weights, V[b_cols].T[..., None, :]))
     return parts
 
 
+def _loss_r_delta(loss, A, Y, T, dh, d2h, RA):
+    """R{delta^(L)} (..., N, K) from the loss, whose interface takes and gives (N, P, K)."""
+    if RA.ndim == 2:
+        return loss.r_delta(A, Y, T, dh, d2h, RA[:, None, :])[:, 0, :]
+    return loss.r_delta(A, Y, T, dh, d2h, RA.swapaxes(0, 1)).swapaxes(0, 1)
+
+
 def _hessian_vector_chunk(net, loss, X, w, T, V):
-    """Pearlmutter's R-operator: sum_n H_n V for directions V (W, P), on one chunk of samples."""
+    """Pearlmutter's R-operator: sum_n H_n V on one chunk of samples, V (W,) or (W, P).
+
+    R-terms are (N, n_l) for one direction and (P, N, n_l) for P, the direction axis
+    first like the stacks of ``MLP.forward_layers``: every line below is the same
+    matrix product for both (NumPy broadcasts over the leading axis), so one product
+    costs a few gradients and V = I gives the whole Hessian.
+    """
     L = net.n_layers
     A, Z = forward_pass(net, X, w)
     dh, d2h = layer_derivatives(net, A, Z, second=True)
@@ -151,32 +213,32 @@ def _hessian_vector_chunk(net, loss, X, w, T, V):
     directions = _split_directions(net, V)
     weights = [None] + [net._layer_arrays(w, l)[0] for l in range(1, L + 1)]
     # Forward: R{a^(l)} = R{z^(l-1)} W^(l)T + z^(l-1) V_W^(l)T + V_b^(l);  R{z} = h'(a) R{a}.
-    RA, RZ = [None] * (L + 1), [None] * (L + 1)
-    RZ[0] = np.zeros((X.shape[0], V.shape[1], X.shape[1]))
+    RA, RZ = [None] * (L + 1), [None] * (L + 1)  # R{z^(0)} = R{x} = 0: no term at l = 1
     for l in range(1, L + 1):
         VW, Vb = directions[l]
-        RA[l] = (RZ[l - 1] @ weights[l].T + np.tensordot(Z[l - 1], VW, axes=([1], [2]))
-                 + Vb[None, :, :])
+        RA[l] = Z[l - 1] @ VW.swapaxes(-1, -2) + Vb
+        if l > 1:
+            RA[l] += RZ[l - 1] @ weights[l].T
         if l < L:
-            RZ[l] = dh[l][:, None, :] * RA[l]
+            RZ[l] = dh[l] * RA[l]
     # Backward: R{delta^(L)} from the loss, then
     # R{delta^(l)} = h''(a) R{a} (delta^(l+1) W) + h'(a) (R{delta^(l+1)} W + delta^(l+1) V_W).
     RD = [None] * (L + 1)
-    RD[L] = loss.r_delta(A[L], Z[L], T, dh[L], d2h[L], RA[L])
+    RD[L] = _loss_r_delta(loss, A[L], Z[L], T, dh[L], d2h[L], RA[L])
     for l in range(L - 1, 0, -1):
         VW_next, _ = directions[l + 1]
-        back = deltas[l + 1] @ weights[l + 1]
-        RD[l] = (d2h[l][:, None, :] * RA[l] * back[:, None, :]
-                 + dh[l][:, None, :] * (RD[l + 1] @ weights[l + 1]
-                                        + np.tensordot(deltas[l + 1], VW_next, axes=([1], [1]))))
+        RD[l] = (d2h[l] * (deltas[l + 1] @ weights[l + 1]) * RA[l]
+                 + dh[l] * (RD[l + 1] @ weights[l + 1] + deltas[l + 1] @ VW_next))
     # R{dE/dW^(l)} = sum_n R{delta} z^T + delta R{z}^T;  R{dE/db^(l)} = sum_n R{delta}.
-    result = np.empty((net.n_params, V.shape[1]))
+    stack = V.shape[1:]
+    result = np.empty(V.shape)
     for l in range(1, L + 1):
         w_cols, b_cols = net.layer_slices(l)
-        block = (np.tensordot(RD[l], Z[l - 1], axes=([0], [0]))
-                 + np.tensordot(deltas[l], RZ[l - 1], axes=([0], [0])).transpose(1, 0, 2))
-        result[w_cols] = block.reshape(V.shape[1], -1).T
-        result[b_cols] = RD[l].sum(axis=0).T
+        block = RD[l].swapaxes(-1, -2) @ Z[l - 1]  # (..., n_l, n_{l-1})
+        if l > 1:
+            block += deltas[l].T @ RZ[l - 1]
+        result[w_cols] = block.reshape(stack + (-1,)).T  # back to (W,) or (W, P)
+        result[b_cols] = RD[l].sum(axis=-2).T
     return result
 
 
@@ -187,10 +249,16 @@ def _chunks(net, n_samples, n_directions):
 
 
 def hessian_vector_values(net, loss, X, w, T, V):
-    """sum_n H_n V (W, P) for directions V (W, P), without forming H; O(W) per sample and direction."""
-    total = np.zeros((net.n_params, V.shape[1]))
-    for part in _chunks(net, X.shape[0], V.shape[1]):
+    """sum_n H_n V, (W,) for one direction V (W,) or (W, P) for P; O(W) per sample and direction.
+
+    The one matrix-level R-operator (no H is formed): ``hessian`` evaluates it with
+    V = I, ``hessian_vector_product`` along v, the residual term on the pseudo-error.
+    """
+    total = np.zeros(V.shape)
+    for part in _chunks(net, X.shape[0], V.shape[1] if V.ndim == 2 else 1):
         total += _hessian_vector_chunk(net, loss, X[part], w, T[part], V)
+    if loss.weight_decay:  # the Hessian of lam/2 ||w||^2 is lam I
+        total += loss.weight_decay * V
     return total
 
 
@@ -202,4 +270,6 @@ def gauss_newton_values(net, loss, X, w, T):
         A, Z = forward_pass(net, X[part], w)
         weights = loss.gauss_newton_weights(Z[-1], T[part], A[-1])
         total += np.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
+    if loss.weight_decay:  # lam/2 ||w||^2 is quadratic: its Gauss-Newton term is lam I
+        total += loss.weight_decay * np.eye(net.n_params)
     return total

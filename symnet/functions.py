@@ -25,7 +25,7 @@ from functools import lru_cache
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-__all__ = ["sigmoid", "softplus", "softmax", "softmax_jacobian_in", "relu_function",
+__all__ = ["sigmoid", "softplus", "softmax", "log_softmax", "softmax_jacobian_in", "relu_function",
            "leaky_relu_function",
            "sech2", "sigmoid_residual", "tanh_residual"]
 
@@ -33,7 +33,9 @@ __all__ = ["sigmoid", "softplus", "softmax", "softmax_jacobian_in", "relu_functi
 def _textbook_code(rewrite_to):
     """A printer method printing the textbook rewrite (for the math and mpmath printers)."""
     def print_rewritten(self, printer):
-        return printer._print(self.rewrite(rewrite_to))
+        # Parenthesised: the printer places this text as one atom (softmax(...)**2 would
+        # otherwise print as exp(a)/(exp(a) + exp(b))**2, squaring the denominator only).
+        return "(" + printer._print(self.rewrite(rewrite_to)) + ")"
     return print_rewritten
 
 
@@ -196,6 +198,70 @@ class softmax(sp.Function):
         body = r"\operatorname{softmax}_{%s}\left(%s\right)" % (
             printer._print(self.args[0]), ", ".join(printer._print(a) for a in self.args[1:]))
         return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+
+class log_softmax(sp.Function):
+    """log softmax_k(a_1, ..., a_K) = a_k - log sum_m exp(a_m), as one function.
+
+    Cross-entropy with softmax outputs is sum_k t_k (-log_softmax(k, a)): written with
+    this function it never forms log(y_k) of a y_k that underflows to 0. Its derivative
+    is delta_km - softmax_m(a); for NumPy it prints as ``-symnet.numerics.neg_log_softmax``
+    of the stacked logits (shifted by the largest one).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a1, a2 = sp.symbols("a_1 a_2", real=True)
+    >>> sp.diff(log_softmax(1, a1, a2), a1)
+    1 - softmax(1, a_1, a_2)
+    >>> sp.diff(log_softmax(1, a1, a2), a2)
+    -softmax(2, a_1, a_2)
+    >>> float(sp.lambdify([a1, a2], log_softmax(2, a1, a2), "numpy")(800.0, 0.0))   # -800
+    -800.0
+    """
+
+    @classmethod
+    def eval(cls, k, *logits):
+        if not (k.is_Integer and 1 <= k <= len(logits)):
+            raise ValueError(f"log_softmax(k, a_1, ..., a_K) needs an integer 1 <= k <= K; got {k}")
+        if len(logits) == 1:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:  # the index k is not a variable
+            raise ArgumentIndexError(self, argindex)
+        k, logits = self.args[0], self.args[1:]
+        m = argindex - 1
+        return int(k == m) - softmax(m, *logits)
+
+    def _eval_rewrite_as_exp(self, k, *logits, **hints):
+        return logits[int(k) - 1] - sp.log(sp.Add(*[sp.exp(a) for a in logits]))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        if all(a.is_real for a in self.args[1:]):
+            return True
+
+    def _numpycode(self, printer):
+        numpy = printer._module
+        stacked = "{0}({1}(*({2},)), axis=-1)".format(
+            printer._module_format(numpy + ".stack"),
+            printer._module_format(numpy + ".broadcast_arrays"),
+            ", ".join(f"{printer._module_format(numpy + '.asarray')}({printer._print(a)}, "
+                      f"dtype=float)" for a in self.args[1:]))
+        return "(-{0}({1})[..., {2}])".format(
+            printer._module_format("symnet.numerics.neg_log_softmax"), stacked,
+            int(self.args[0]) - 1)
+
+    _scipycode = _numpycode
+    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
+
+    def _latex(self, printer, exp=None):
+        body = r"\log \operatorname{softmax}_{%s}\left(%s\right)" % (
+            printer._print(self.args[0]), ", ".join(printer._print(a) for a in self.args[1:]))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
 def softmax_jacobian_in(outputs, logits):

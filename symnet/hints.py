@@ -38,7 +38,7 @@ import sympy as sp
 
 from . import symbols as sym
 from ._notation import plain
-from .backprop import hidden_derivative, output_block
+from .backprop import backward_recursion, hidden_derivative, output_block
 from .losses import get_loss
 
 __all__ = ["Mistake", "mutants"]
@@ -156,20 +156,20 @@ class _Recursion:
 
     def __init__(self, net, loss, mistake):
         self.net, self.loss, self.mistake = net, loss, mistake
-        self._deltas, self._rows = {}, {}
+        self._deltas = self._rows = None
 
-    def h_prime(self, layer, j):
+    def h_prime(self, net, layer, j):
         if self.mistake.drop_h == layer:
             return 1
         if self.mistake.h_for_derivative == layer:
-            return self.net.layer_values(layer)[j]
-        return hidden_derivative(self.net, layer, j)
+            return net.layer_values(layer)[j]
+        return hidden_derivative(net, layer, j)
 
-    def backward_sum(self, layer, j, upper):
-        """sum_k w_kj^(l+1) upper(k) with the mistake's transposition and dropped terms."""
-        W = self.net.weights[layer]  # W^(l+1)
+    def backward_sum(self, net, layer, j, upper):
+        """sum_k w_kj^(l+1) upper_k with the mistake's transposition and dropped terms."""
+        W = net.weights[layer]  # W^(l+1)
         terms = []
-        for k in range(self.net.sizes[layer + 1]):
+        for k in range(net.sizes[layer + 1]):
             if self.mistake.keep and self.mistake.keep[0] == layer and self.mistake.keep[1] != k + 1:
                 continue
             if self.mistake.transpose:
@@ -177,8 +177,13 @@ class _Recursion:
                 weight = W[j, k] if j < W.shape[0] and k < W.shape[1] else _OUT_OF_RANGE
             else:
                 weight = W[k, j]
-            terms.append(weight * upper(k))
+            terms.append(weight * upper[k])
         return sp.Add(*terms)
+
+    def _backward(self, top):
+        """symnet's one backward recursion, with this mistake planted in it (values inline)."""
+        return backward_recursion(self.net, top, None, {}, h_prime=self.h_prime,
+                                  back=self.backward_sum)
 
     def output_deltas(self):
         net, loss, mistake = self.net, self.loss, self.mistake
@@ -196,50 +201,35 @@ class _Recursion:
             deltas = [g * yk * (1 - yk) for g, yk in zip(dE_dy, y)]
         return [-d for d in deltas] if mistake.flip else deltas
 
+    def output_block(self):
+        """dy_k/da_m^(L) with the mistake made."""
+        net, mistake, L = self.net, self.mistake, self.net.n_layers
+        block = output_block(net)
+        if mistake.drop_h == L:
+            block = sp.eye(net.sizes[-1])
+        if mistake.h_for_derivative == L and net.activations[-1].elementwise:
+            block = sp.diag(*net.layer_values(L))
+        if mistake.diagonal:
+            block = sp.diag(*[yk * (1 - yk) for yk in net.layer_values(L)])
+        return block
+
     def delta(self, layer, j):
         """delta_j^(l) (0-based j) with the mistake made."""
-        key = (layer, j)
-        if key not in self._deltas:
-            if layer == self.net.n_layers:
-                for k, value in enumerate(self.output_deltas()):
-                    self._deltas[(layer, k)] = value
-            else:
-                self._deltas[key] = self.h_prime(layer, j) * self.backward_sum(
-                    layer, j, lambda k: self.delta(layer + 1, k))
-        return self._deltas[key]
+        if self._deltas is None:
+            self._deltas = self._backward([self.output_deltas()])
+        return self._deltas[layer][0][j]
 
     def sensitivity(self, layer, k, j):
         """dy_k/da_j^(l) (0-based k, j) with the mistake made."""
-        key = (layer, k, j)
-        if key not in self._rows:
-            net, mistake = self.net, self.mistake
-            if layer == net.n_layers:
-                block = output_block(net)
-                if mistake.drop_h == layer:
-                    block = sp.eye(net.sizes[-1])
-                if mistake.h_for_derivative == layer and net.activations[-1].elementwise:
-                    block = sp.diag(*net.layer_values(layer))
-                if mistake.diagonal:
-                    y = net.layer_values(layer)
-                    block = sp.diag(*[yk * (1 - yk) for yk in y])
-                self._rows[key] = block[k, j]
-            else:
-                self._rows[key] = self.h_prime(layer, j) * self.backward_sum(
-                    layer, j, lambda m: self.sensitivity(layer + 1, k, m))
-        return self._rows[key]
+        if self._rows is None:
+            self._rows = self._backward(self.output_block().tolist())
+        return self._rows[layer][k][j]
 
 
 def _parameter(net, name):
     """(layer, j, i or None) of a parameter name such as 'w_21^(2)' or 'b_1^(1)'."""
-    index = net.param_index(name)
-    for l in range(1, net.n_layers + 1):
-        w_cols, b_cols = net.layer_slices(l)
-        if w_cols.start <= index < w_cols.stop:
-            j, i = divmod(index - w_cols.start, net.sizes[l - 1])
-            return l, j, i
-        if b_cols.start <= index < b_cols.stop:
-            return l, index - b_cols.start, None
-    raise AssertionError("unreachable: param_index accepted the name")
+    l, _, j, i = net.param_location(net.param_index(name))
+    return l, j, i
 
 
 def _swapped(net, name):

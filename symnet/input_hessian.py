@@ -12,10 +12,8 @@ import sympy as sp
 
 from . import engine
 from ._size import check_expansion, check_input_hessian
-from ._validate import check_finite_result, check_inputs, check_params
-from .backprop import _named, hidden_derivative, output_block
-from .hvp import hidden_second_derivative
-from .numerics import kronecker_minus_softmax
+from .backprop import _named, hidden_derivative, hidden_second_derivative, output_block
+from .derivation import Derivation
 
 __all__ = ["input_hessian", "InputHessian", "input_tangent_symbol"]
 
@@ -35,8 +33,12 @@ def _softmax_second(net):
              for p in range(K)] for k in range(K)]
 
 
-class InputHessian:
+class InputHessian(Derivation):
     """d^2 y_k / dx_i dx_m (K x D x D per sample) by a second-order forward recursion.
+
+    A ``Derivation`` of kind ``"input_hessian"`` (``symnet.derivation.KINDS``):
+    ``named``, ``definitions``, ``evaluate``, ``latex()`` and ``symnet.check`` work
+    as for every derivation.
 
     With A'_ji = da_j^(l)/dx_i and A''_jim = d^2 a_j^(l)/dx_i dx_m:
 
@@ -47,10 +49,16 @@ class InputHessian:
         (softmax: sum_p dy_k/da_p A''_pim + sum_pq d^2 y_k/da_p da_q A'_pi A'_qm)
 
     ``named`` is a sympy Array of shape (K, D, D); ``evaluate(X, w)`` returns (N, K, D, D).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> H = input_hessian(symnet.MLP([1, 1], output="tanh"))   # y = tanh(w x + b)
+    >>> H.kind, H.named[0, 0, 0]                               # tanh'' = -2 y (1 - y^2)
+    ('input_hessian', -w_11^(1)**2*y_1*(2 - 2*y_1**2))
     """
 
     def __init__(self, net):
-        self.net = net
         L, D, sizes = net.n_layers, net.sizes[0], net.sizes
         check_input_hessian(net)  # refuse up front, with the time estimate, if too large
         definitions = {}
@@ -83,22 +91,30 @@ class InputHessian:
             S, T = output_block(net, "y"), _softmax_second(net)
             entry = lambda k, i, m: sp.Add(*[S[k, p] * second[p][i][m] for p in range(K)]) + sp.Add(  # noqa: E731
                 *[T[k][p][q] * first[p][i] * first[q][m] for p in range(K) for q in range(K)])
-        self.named = sp.ImmutableDenseNDimArray(
+        named = sp.ImmutableDenseNDimArray(
             [[[entry(k, i, m) for m in range(D)] for i in range(D)] for k in range(K)])
-        self.definitions = definitions
+        super().__init__("input_hessian", net, named, definitions,
+                         rows=[y.name for y in net.layer_values(L)],
+                         columns=[x.name for x in net.inputs], evaluator=self._values,
+                         method="forward")
 
     def __repr__(self):
         return f"<InputHessian {self.named.shape} of {self.net!r}>"
 
     @cached_property
-    def matrix(self):
-        """The (K, D, D) array fully substituted into inputs and parameters."""
-        check_expansion(self.net, len(self.named))
-        full = self.net.substitute(self.definitions)
-        return self.named.applyfunc(lambda e: e.xreplace(full))
+    def substitution(self):
+        """Every named symbol -> its expression in x, w, b, with softmax outputs as exponentials.
 
-    def evaluate(self, X, w):
+        (The other derivations write softmax outputs as the ``softmax`` function; the
+        input Hessian keeps the exponential form it has always been expanded in.)
+        """
+        check_expansion(self.net, len(self.entries))
+        return self.net.substitute(self.definitions)
+
+    def evaluate(self, X, w, T=None):
         """d^2 y_k/dx_i dx_m at every sample: (N, K, D, D), or (K, D, D) for X of shape (D,).
+
+        T is not needed (the outputs do not depend on the targets) and is ignored.
 
         Examples
         --------
@@ -109,8 +125,9 @@ class InputHessian:
         array([[[0., 0.],
                 [0., 0.]]])
         """
-        X, single = check_inputs(self.net, X, allow_complex=False)
-        w = check_params(self.net, w)
+        return super().evaluate(X, w, T)
+
+    def _values(self, X, w, T):
         net, D = self.net, self.net.sizes[0]
         result = np.empty((X.shape[0], net.sizes[-1], D, D))
         # The recursion holds (chunk, n_l, D, D) tensors: cut the samples into chunks.
@@ -118,33 +135,38 @@ class InputHessian:
         for start in range(0, X.shape[0], chunk):
             part = slice(start, start + chunk)
             result[part] = _input_hessian_values(net, X[part], w)
-        check_finite_result("the input Hessian d^2 y / dx^2", result)
-        return result[0] if single else result
+        return result
 
 
 def _input_hessian_values(net, X, w):
+    """(N, K, D, D) by the forward recursion of ``InputHessian``, layer by layer on arrays.
+
+    first[n, j, i] = da_j/dx_i and second[n, j, i, m] = d^2 a_j/dx_i dx_m; a layer's map
+    z = h(a) turns them into dz/dx = S first, d^2 z/dx^2 = S second + T(first, first)
+    with S = dz/da and T = d^2 z/da^2: diagonal h', h'' for elementwise layers, the
+    output blocks of ``symnet.engine`` for a softmax output.
+    """
     L = net.n_layers
     A, Z = engine.forward_pass(net, X, w)
     dh, d2h = engine.layer_derivatives(net, A, Z, second=True)
     W1 = net._layer_arrays(w, 1)[0]
     first = np.broadcast_to(W1, (X.shape[0],) + W1.shape)
     second = np.zeros(first.shape + (X.shape[1],))
-    for l in range(2, L + 1):
-        W = net._layer_arrays(w, l)[0]
-        z_second = (d2h[l - 1][:, :, None, None] * first[:, :, :, None] * first[:, :, None, :]
-                    + dh[l - 1][:, :, None, None] * second)
-        first = np.einsum("jp,npi->nji", W, dh[l - 1][:, :, None] * first)
-        second = np.einsum("jp,npim->njim", W, z_second)
-    if net.activations[-1].elementwise:
-        return (d2h[L][:, :, None, None] * first[:, :, :, None] * first[:, :, None, :]
-                + dh[L][:, :, None, None] * second)
-    Y = Z[L]
-    E = kronecker_minus_softmax(Y)                                   # delta_kp - y_p, stable
-    S = Y[:, :, None] * E                                            # dy_k/da_p
-    T = (S[:, :, None, :] * E[:, :, :, None]                         # S_kq (delta_kp - y_p)
-         - Y[:, :, None, None] * S[:, None, :, :])                   # - y_k S_pq
-    return (np.einsum("nkp,npim->nkim", S, second)
-            + np.einsum("nkpq,npi,nqm->nkim", T, first, first))
+    for l in range(1, L + 1):
+        if l > 1:  # a^(l) = W^(l) z^(l-1) + b^(l): linear in the z
+            W = net._layer_arrays(w, l)[0]
+            first = np.einsum("jp,npi->nji", W, z_first)
+            second = np.einsum("jp,npim->njim", W, z_second)
+        if net.activations[l - 1].elementwise:
+            z_first = dh[l][:, :, None] * first
+            z_second = (d2h[l][:, :, None, None] * first[:, :, :, None] * first[:, :, None, :]
+                        + dh[l][:, :, None, None] * second)
+        else:  # softmax output: sum_p S_kp A''_pim + sum_pq T_kpq A'_pi A'_qm
+            S = engine.output_block(net, A[l], Z[l], dh[l])
+            T = engine.output_curvature(net, Z[l], d2h[l])
+            z_second = (np.einsum("nkp,npim->nkim", S, second)
+                        + np.einsum("nkpq,npi,nqm->nkim", T, first, first))
+    return z_second
 
 
 def input_hessian(net):

@@ -6,7 +6,9 @@ of sections (forward pass, delta recursion, entries, ...), each a list of rows
 ``lhs &= rhs`` of an ``aligned`` (or, in a document, ``align*``) environment:
 
 * recursions are shown twice: in general index form and instantiated per layer;
-* entries stay in named intermediates unless ``expanded=True``;
+* entries stay in named intermediates unless ``expanded=True`` (their rows, labels
+  and the Hessian's split into Gauss-Newton and residual terms are in
+  ``symnet.latex_entries``);
 * rows are printed and wrapped by ``symnet.latex_print`` (whose ``tex``,
   ``wrap_row`` and ``signed_terms`` are re-exported here), so a long sum
   continues on the next line instead of running off the page;
@@ -24,17 +26,20 @@ import sympy as sp
 
 from .backprop import hidden_derivative, symbolic_sensitivities
 from .errors import SymnetError
-from .latex_print import (TERMS_PER_LINE, WIDTH, bracket_group, entry_tag, join_signs, omitted,
-                          ordered_terms, signed_terms, take, tex, wrap_row)
-from .latex_forms import (GRADIENT_MATRIX, INPUT_JACOBIAN_MATRIX, N_SAMPLES,  # noqa: F401
-                          PARAM_JACOBIAN_MATRIX, curvature_matrix_rows, lm_corners, lm_rows)
-from .report import entry_name
+from .latex_entries import (MAX_ENTRIES, definition_rows, entry_labels, entry_names,  # noqa: F401
+                            entry_rows, hessian_rows, hessian_splits, partial,
+                            split_hessian_entry)
+from .latex_print import (TERMS_PER_LINE, WIDTH, bracket_group, join_signs, omitted,
+                          signed_terms, take, tex, wrap_row)
+from .latex_forms import (GRADIENT_MATRIX, HESSIAN_VECTOR_MATRIX,  # noqa: F401
+                          INPUT_JACOBIAN_MATRIX, INPUT_TANGENT_MATRIX, INPUT_TANGENT_ROWS,
+                          MATRIX_FORMS, N_SAMPLES, PARAM_JACOBIAN_MATRIX, R_OPERATOR_ROWS,
+                          curvature_matrix_rows, lm_corners, lm_rows, residual_seed_rows)
 
 __all__ = ["tex", "wrap_row", "signed_terms", "derivation_latex", "derivation_sections",
            "lm_corners", "entry_names", "FORMS", "N_SAMPLES"]
 
 FORMS = ("entries", "matrix")
-MAX_ENTRIES = 24     # entries shown per list before "n more omitted"
 SMALL_LAYER = 6      # layers up to this width are also written out as explicit matrices
 
 
@@ -126,9 +131,8 @@ def _recursion_rows(net, values, named, max_entries, wrap):
 def delta_rows(derivation, form="entries", max_entries=MAX_ENTRIES, **wrap):
     """The delta recursion: general index form, then instantiated per layer."""
     net, L = derivation.net, derivation.net.n_layers
-    canonical = _is_canonical(derivation)
-    start = _OUTPUT_DELTAS.get((derivation.loss.name, net.activations[-1].name),
-                               r"(y_k - t_k)\, h_L'\bigl(a_k^{(L)}\bigr)")
+    # both from the loss's row: canonical when delta^(L) = y - t (Bishop's canonical pairs)
+    canonical, start = derivation.loss.canonical, derivation.loss.delta_latex
     if form == "matrix":
         rows = [rf"\boldsymbol{{\delta}}^{{(L)}} &= \frac{{\partial E_n}}{{\partial \mathbf{{a}}^{{(L)}}}}"
                 + (r" = \mathbf{y} - \mathbf{t}" if canonical else ""),
@@ -172,192 +176,6 @@ def sensitivity_rows(net, G, definitions, form="entries", max_entries=MAX_ENTRIE
     return rows + _recursion_rows(net, G, definitions, max_entries, wrap)
 
 
-_OUTPUT_DELTAS = {
-    ("sse", "linear"): "y_k - t_k", ("cross_entropy", "sigmoid"): "y_k - t_k",
-    ("cross_entropy", "softmax"): r"y_k \sum_m t_m - t_k \quad \text{($= y_k - t_k$ for one-hot "
-                                  r"targets)}",
-    ("sse", "softmax"): r"y_k \Bigl(y_k - t_k - \sum_m (y_m - t_m)\, y_m\Bigr)"}
-
-
-def _is_canonical(derivation):
-    """True when delta_k^(L) = y_k - t_k (Bishop's canonical output/loss pairs)."""
-    net, loss = derivation.net, derivation.loss
-    return loss is not None and (loss.name, net.activations[-1].name) in {
-        ("sse", "linear"), ("cross_entropy", "sigmoid")}
-
-
-# -- entries -------------------------------------------------------------------------
-def partial(numerator, parameter, order=1, other=None):
-    r"""The LaTeX of d numerator / d parameter (or the second derivative with ``order=2``).
-
-    >>> print(partial("E_n", sp.Symbol("b_1^(2)")))
-    \frac{\partial E_n}{\partial b_{1}^{(2)}}
-    """
-    if order == 2:
-        return (rf"\frac{{\partial^2 {numerator}}}{{\partial {tex(parameter)}\, "
-                rf"\partial {tex(other)}}}")
-    return rf"\frac{{\partial {numerator}}}{{\partial {tex(parameter)}}}"
-
-
-def entry_labels(derivation):
-    """(row, column, lhs LaTeX) for every entry, in the order a reader expects."""
-    net, kind = derivation.net, derivation.kind
-    rows, cols = derivation.shape
-    if kind == "gradient":
-        return [(p, 0, partial("E_n", q)) for p, q in enumerate(net.params)]
-    if kind == "input_jacobian":
-        return [(k, i, rf"J_{{{k + 1}{i + 1}}} = \frac{{\partial y_{{{k + 1}}}}}{{\partial x_{{{i + 1}}}}}")
-                for k in range(rows) for i in range(cols)]
-    if kind == "param_jacobian":
-        return [(k, p, partial(f"y_{{{k + 1}}}", q))
-                for k in range(rows) for p, q in enumerate(net.params)]
-    if kind == "gauss_newton":   # an approximation, not a derivative: name it G
-        return [(p, q, rf"G\bigl[{tex(net.params[p])}, {tex(net.params[q])}\bigr]")
-                for p in range(rows) for q in range(p, cols)]
-    return [(p, q, partial("E_n", net.params[p], 2, net.params[q]))   # symmetric: upper triangle
-            for p in range(rows) for q in range(p, cols)]
-
-
-def entry_names(derivation):
-    """{(row, column): plain-text name} of every entry, as ``symnet check`` names them.
-
-    >>> import symnet
-    >>> names = entry_names(symnet.hessian(symnet.MLP([1, 1]), "sse"))
-    >>> names[0, 1]
-    'H[w_11^(1), b_1^(1)]'
-    """
-    net, kind = derivation.net, derivation.kind
-    variables = [s.name for s in (net.inputs if kind == "input_jacobian" else net.params)]
-    outputs = [s.name for s in net.layer_values(net.n_layers)]
-    rows, cols = derivation.shape
-    return {(r, c): entry_name(kind, (r,) if kind == "gradient" else (r, c), variables, outputs,
-                               per_sample=False)
-            for r in range(rows) for c in range(cols)}
-
-
-def _tags(derivation, tags):
-    """(row, column) -> the ``\\tag*`` of the entry's name, or "" everywhere without ``tags``."""
-    if not tags:
-        return lambda r, c: ""
-    names = entry_names(derivation)
-    return lambda r, c: entry_tag(names[r, c])
-
-
-def entry_rows(derivation, expanded=False, max_entries=MAX_ENTRIES, tags=False, **wrap):
-    """One row per entry, in named intermediates (or fully substituted with ``expanded``).
-
-    ``tags=True`` (for a document's ``align*``, not an ``aligned`` block) names each
-    entry on the right in plain text.
-    """
-    source = derivation.matrix if expanded else derivation.named
-    labels, hidden = take(entry_labels(derivation), max_entries)
-    tag = _tags(derivation, tags)
-    rows = [wrap_row(lhs, signed_terms(source[r, c]), tag=tag(r, c), **wrap)
-            for r, c, lhs in labels]
-    return rows + ([omitted(hidden)] if hidden else [])
-
-
-def _residuals(net):
-    """e_k standing for y_k - t_k while collecting the residual term."""
-    return [sp.Symbol(f"e_{k}", real=True) for k in range(1, net.sizes[-1] + 1)]
-
-
-def _resolved(definitions):
-    """Each named intermediate in terms of the network's z, y, t, w, x (not a, z substituted)."""
-    full = {}
-    for name, value in definitions.items():
-        full[name] = value.xreplace(full)
-    return full
-
-
-def split_hessian_entry(derivation, gauss_newton, p, q):
-    """(Gauss-Newton term, residual parts) of H[p, q].
-
-    The Gauss-Newton term is ``gauss_newton.named[p, q]`` (in dy_k/da_j^(l)); the
-    residual term is the exact entry minus it, with every delta and dy/da written
-    out in z, y, t, w, x and collected in the residuals: ``parts`` maps y_k - t_k
-    (or 1, for anything left over) to its coefficient, so that
-    ``sum(factor * c for factor, c in parts.items())`` is the residual term, and the
-    two terms add up to the exact entry.
-    """
-    exact = derivation.named[p, q].xreplace(_resolved(derivation.definitions))
-    gauss = gauss_newton.named[p, q].xreplace(_resolved(gauss_newton.definitions))
-    net = derivation.net
-    residuals = _residuals(net)
-    y = net.layer_values(net.n_layers)
-    to_residual = {t: yk - e for t, yk, e in zip(net.targets, y, residuals)}
-    difference = sp.expand((exact - gauss).xreplace(to_residual))
-    collected = sp.collect(difference, residuals, evaluate=False)
-    back = {e: yk - t for e, yk, t in zip(residuals, y, net.targets)}
-    parts = {}
-    for key, coefficient in collected.items():
-        if coefficient != 0:
-            parts[key.xreplace(back)] = _tidy(coefficient.xreplace(back))
-    return gauss_newton.named[p, q], parts
-
-
-def _tidy(expr):
-    """Factor a coefficient when that is cheap, so it reads as a product."""
-    return sp.factor(expr) if sp.count_ops(expr) < 150 else expr
-
-
-def _residual_pieces(parts):
-    """LaTeX pieces ``c_k (y_k - t_k)``, one per output, then anything left over."""
-    pieces = []
-    for factor, coefficient in parts.items():
-        if coefficient == 1 and factor != 1:
-            group = [rf"\left({tex(factor)}\right)"]
-        else:
-            group = signed_terms(coefficient)
-            if len(ordered_terms(coefficient)) > 1 and factor != 1:   # a sum times (y - t): bracket it
-                group = bracket_group("", group)
-            if factor != 1:
-                group[-1] += rf" \left({tex(factor)}\right)"
-        if pieces and group[0].startswith("-") and not group[0].startswith("- "):
-            group[0] = "- " + group[0][1:]
-        elif pieces and not group[0].startswith(("-", "+")):
-            group[0] = "+ " + group[0]
-        pieces.extend(group)
-    return pieces or ["0"]
-
-
-def hessian_splits(derivation, labels):
-    """{(p, q): (Gauss-Newton term, residual parts)} of the entries ``labels`` (p, q, ...)."""
-    from .hessian import hessian
-    gauss_newton = hessian(derivation.net, derivation.loss.name, approx="gauss_newton")
-    return {(p, q): split_hessian_entry(derivation, gauss_newton, p, q) for p, q, *_ in labels}
-
-
-def hessian_rows(derivation, max_entries=MAX_ENTRIES, tags=False, splits=None, **wrap):
-    """Exact Hessian entries, each as its Gauss-Newton term plus its residual term.
-
-    ``splits`` (from ``hessian_splits``) saves splitting the entries again when the
-    caller has already done it.
-    """
-    loss = derivation.loss
-    if loss.name == "sse":
-        general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
-                   r"\quad G_{pq} = \sum_k \frac{\partial y_k}{\partial w_p} \frac{\partial y_k}"
-                   r"{\partial w_q}, \quad R_{pq} = \sum_k (y_k - t_k) \frac{\partial^2 y_k}"
-                   r"{\partial w_p\, \partial w_q}")
-    else:
-        general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
-                   r"\quad G_{pq} = \sum_{k,m} \frac{\partial a_k^{(L)}}{\partial w_p} "
-                   r"\frac{\partial^2 E_n}{\partial a_k^{(L)} \partial a_m^{(L)}} "
-                   r"\frac{\partial a_m^{(L)}}{\partial w_q}, \quad R_{pq} = \sum_k \delta_k^{(L)}"
-                   r" \frac{\partial^2 a_k^{(L)}}{\partial w_p\, \partial w_q}")
-    rows = [general]
-    labels, hidden = take(entry_labels(derivation), max_entries)
-    splits = splits or hessian_splits(derivation, labels)
-    tag = _tags(derivation, tags)
-    for p, q, lhs in labels:
-        gauss, residual = splits[p, q]
-        rows.append(rf"{lhs} &= G + R \quad \text{{with}}{tag(p, q)}")
-        rows.append(wrap_row(r"G", signed_terms(gauss), **wrap))
-        rows.append(wrap_row(r"R", _residual_pieces(residual), **wrap))
-    return rows + ([omitted(hidden)] if hidden else [])
-
-
 # -- assembling --------------------------------------------------------------------
 def check_max_entries(max_entries):
     """Refuse a ``max_entries`` that is not a positive integer or None (None: show all)."""
@@ -367,43 +185,88 @@ def check_max_entries(max_entries):
                           f"got {max_entries!r}")
 
 
+def _sensitivities(d, form, max_entries, wrap, **_):
+    net = d.net
+    of = d.loss.jacobian_of if d.loss else "y"
+    definitions = dict(d.definitions)
+    G = d.intermediates.get("dy/da") or symbolic_sensitivities(net, definitions, of)
+    return sensitivity_rows(net, G, definitions, form, max_entries, of, **wrap)
+
+
+def _named_quantities(d, form, max_entries, wrap, general, matrix, skip=()):
+    """General rows (index or matrix form), then every definition not shown elsewhere."""
+    if form == "matrix":
+        return list(matrix)
+    symbols = [symbol for symbol in d.definitions if symbol not in skip]
+    return list(general) + definition_rows(d, symbols, max_entries, **wrap)
+
+
+def _r_operator(d, form, max_entries, wrap, **_):
+    deltas = {symbol for column in d.intermediates.get("delta", {}).values() for symbol in column}
+    return _named_quantities(d, form, max_entries, wrap, R_OPERATOR_ROWS, HESSIAN_VECTOR_MATRIX,
+                             skip=deltas)
+
+
+def _input_tangents(d, form, max_entries, wrap, **_):
+    return _named_quantities(d, form, max_entries, wrap, INPUT_TANGENT_ROWS,
+                             INPUT_TANGENT_MATRIX)
+
+
+def _residual_seeds(d, form, max_entries, wrap, **_):
+    return _named_quantities(d, form, max_entries, wrap, residual_seed_rows(d.loss),
+                             residual_seed_rows(d.loss, "matrix"))
+
+
+def _entries(d, form, max_entries, wrap, expanded, tags, **_):
+    if form == "matrix":
+        return list(MATRIX_FORMS[d.kind](d.loss))
+    if d.kind_info.split and not expanded:
+        return hessian_rows(d, max_entries, tags, **wrap)
+    return entry_rows(d, expanded, max_entries, tags, **wrap)
+
+
+def _levenberg_marquardt(d, n_samples, **_):
+    return lm_rows(d, n_samples)
+
+
+# The blocks a derivation is shown in, named by ``DerivationKind.sections``:
+# name -> (heading, or None for the kind's title; renderer).
+SECTIONS = {
+    "deltas": ("Deltas", lambda d, form, max_entries, wrap, **_: delta_rows(
+        d, form, max_entries, **wrap)),
+    "sensitivities": ("Output sensitivities", _sensitivities),
+    "r_operator": ("R-operator", _r_operator),
+    "input_tangents": ("Input derivatives of the pre-activations", _input_tangents),
+    "residual_seeds": ("Residual weights and seeds", _residual_seeds),
+    "entries": (None, _entries),
+    "levenberg_marquardt": ("Levenberg-Marquardt layout", _levenberg_marquardt),
+}
+
+
 def derivation_sections(derivation, form="entries", expanded=False, max_entries=MAX_ENTRIES,
                         terms_per_line=TERMS_PER_LINE, width=WIDTH, n_samples=None, tags=False):
     """[(title, rows)] for a derivation: forward pass, recursions, entries.
 
-    The options are those of ``derivation_latex``; ``tags=True`` names every entry on
+    The blocks after the forward pass are the kind's ``sections`` (a row of
+    ``symnet.derivation.KINDS``), each drawn by its renderer in ``SECTIONS``. The
+    options are those of ``derivation_latex``; ``tags=True`` names every entry on
     the right (``\\tag*``), for rows set in a document's ``align*``.
     """
     if form not in FORMS:
         raise SymnetError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
     check_max_entries(max_entries)
     wrap = {"terms_per_line": terms_per_line, "width": width}
-    net, kind = derivation.net, derivation.kind
+    net, info = derivation.net, derivation.kind_info
     sections = [("Forward pass", forward_rows(net, form, max_entries, **wrap)),
                 ("Activation derivatives", derivative_rows(net))]
-    if "delta" in derivation.intermediates:
-        sections.append(("Deltas", delta_rows(derivation, form, max_entries, **wrap)))
-    if "dy/da" in derivation.intermediates or kind in ("hessian", "gauss_newton"):
-        of = derivation.loss.jacobian_of if derivation.loss else "y"
-        definitions = dict(derivation.definitions)
-        G = derivation.intermediates.get("dy/da") or symbolic_sensitivities(net, definitions, of)
-        sections.append(("Output sensitivities", sensitivity_rows(
-            net, G, definitions, form, max_entries, of, **wrap)))
-    titles = {"gradient": "Gradient", "input_jacobian": "Input Jacobian",
-              "param_jacobian": "Parameter Jacobian", "hessian": "Hessian",
-              "gauss_newton": "Gauss-Newton matrix"}
-    if form == "matrix":
-        matrix = ({"gradient": GRADIENT_MATRIX, "input_jacobian": INPUT_JACOBIAN_MATRIX,
-                   "param_jacobian": PARAM_JACOBIAN_MATRIX}.get(kind)
-                  or curvature_matrix_rows(derivation.loss, kind))
-        sections.append((titles[kind], list(matrix)))
-    elif kind == "hessian" and not expanded:
-        sections.append((titles[kind], hessian_rows(derivation, max_entries, tags, **wrap)))
-    else:
-        sections.append((titles[kind], entry_rows(derivation, expanded, max_entries, tags,
-                                                  **wrap)))
-    if kind == "param_jacobian":
-        sections.append(("Levenberg-Marquardt layout", lm_rows(derivation, n_samples)))
+    for name in info.sections:
+        title, render = SECTIONS[name]
+        sections.append((title or info.title, render(
+            derivation, form=form, max_entries=max_entries, wrap=wrap, expanded=expanded,
+            tags=tags, n_samples=n_samples)))
+    decay = derivation.loss.decay_latex(derivation.kind) if derivation.loss else []
+    if decay:  # E = sum_n E_n + lam/2 ||w||^2: "+ lambda w_p", "+ lambda I", "+ lambda v"
+        sections.append(("Weight decay", decay))
     return sections
 
 

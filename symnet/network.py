@@ -171,6 +171,30 @@ class MLP:
             raise SymnetError(f"column must be an integer in [0, {self.n_params}); got {column!r}")
         return self.params[column].name
 
+    def param_location(self, column):
+        """Where parameter ``column`` sits: (layer, "w" or "b", j, i), units 0-based.
+
+        (l, "w", j, i) is w_(j+1)(i+1)^(l), row j and column i of W^(l); (l, "b", j, None)
+        is b_(j+1)^(l). The one locator of symnet: the inverse of the ``net.params``
+        order (see the module docstring).
+
+        >>> net = MLP([2, 3, 1])
+        >>> net.param_location(net.param_index("w_32^(1)")), net.param_location(8)
+        ((1, 'w', 2, 1), (1, 'b', 2, None))
+        """
+        if not (isinstance(column, (int, np.integer)) and 0 <= column < self.n_params):
+            raise SymnetError(f"column must be an integer in [0, {self.n_params}); got {column!r}")
+        return self.param_locations[column]
+
+    @cached_property
+    def param_locations(self):
+        """``param_location`` of every column, in ``net.params`` order (a tuple of W tuples)."""
+        places = []
+        for l in range(1, self.n_layers + 1):
+            places += [(l, "w", j, i) for j in range(self.sizes[l]) for i in range(self.sizes[l - 1])]
+            places += [(l, "b", j, None) for j in range(self.sizes[l])]
+        return tuple(places)
+
     def pack(self, weights, biases):
         """The flat float64 vector of length W in ``net.params`` order.
 

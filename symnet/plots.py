@@ -186,11 +186,7 @@ def trend_figure(x, series, xlabel, ylabel, title=""):
     for name, y in series.items():
         ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=name)
     ax.axhline(0.0, color="0.7", lw=0.8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _label(ax, xlabel, ylabel, title)
     return fig
 
 
@@ -202,11 +198,7 @@ def loglog(x, series, xlabel, ylabel, title="", mark=None):
         ax.loglog(x, np.maximum(np.asarray(y, dtype=float), 1e-300), "o-", ms=3, label=name)
     if mark is not None:
         ax.axvline(mark, color="0.5", ls="--")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
+    _label(ax, xlabel, ylabel, title, which="both")
     return fig
 
 
@@ -217,11 +209,7 @@ def curves(series, xlabel, ylabel, title="", log=False):
     for name, y in series.items():
         y = np.asarray(y, dtype=float)
         (ax.semilogy if log else ax.plot)(np.arange(len(y)), y, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _label(ax, xlabel, ylabel, title)
     return fig
 
 
@@ -278,3 +266,12 @@ def images(arrays, titles, shape=None, cmap="gray_r", symmetric=False):
         ax.set_title(title, fontsize=8)
         ax.set_axis_off()
     return fig
+
+
+def _label(ax, xlabel, ylabel, title, which="major"):
+    """Axis labels in real units, a small title, the legend and a light grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which=which)

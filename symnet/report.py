@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .derivation import derivation_kind
+
 __all__ = ["CheckReport", "CheckFailed", "Entry", "VERDICTS"]
 
 VERDICTS = ("pass", "fail", "kink")
@@ -98,21 +100,15 @@ def entry_name(kind, index, variables, outputs, per_sample):
     'J_12 = dy_1/dx_2 at sample 0'
     >>> entry_name("hessian", (0, 1), ["w_11^(1)", "b_2^(2)"], ["y_1"], False)
     'H[w_11^(1), b_2^(2)]'
+    >>> entry_name("input_hessian", (0, 0, 0, 1), ["x_1", "x_2"], ["y_1"], True)
+    'd2y_1/dx_1dx_2 at sample 0'
+
+    The names come from the kind's row of ``symnet.derivation.KINDS``.
     """
     sample = ""
     if per_sample:
         sample, index = f" at sample {index[0]}", index[1:]
-    if kind == "gradient":
-        return f"dE/d{variables[index[0]]}"
-    if kind in ("hessian", "gauss_newton"):
-        letter = "H" if kind == "hessian" else "G"
-        return f"{letter}[{variables[index[0]]}, {variables[index[1]]}]"
-    k, j = index
-    if kind == "input_jacobian":
-        numbers = (k + 1, j + 1)
-        joined = "".join(map(str, numbers)) if max(numbers) < 10 else ",".join(map(str, numbers))
-        return f"J_{joined} = d{outputs[k]}/d{variables[j]}{sample}"
-    return f"d{outputs[k]}/d{variables[j]}{sample}"
+    return derivation_kind(kind).entry_name(index, variables, outputs) + sample
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,6 +21,12 @@ textbook shape and the numbers keep their digits.
 Numbers multiply through: 2 - 2 sigma(x) becomes 2 sigma(-x). The residual rules
 apply only to the network's target symbols t_k.
 
+A second table, ``FUNCTION_REWRITES``, rewrites single function applications
+(the derivatives of a loss written in log, cosh, sinh): sinh(x)/cosh(x) is tanh(x)
+(before the sum rules, so that 1 - tanh(x)^2 is seen), and, after them,
+log cosh(x) = |x| + softplus(-2|x|) - log 2 (cosh overflows past |x| = 710),
+log sigma(x) = -softplus(-x) and log softmax_k(a) = log_softmax(k, a).
+
 ``compile_named`` evaluates a derivation's named form (every definition, then the
 entries) this way: each value symbol z_j^(l) is replaced by its activation
 h(a_j^(l)) of the named pre-activation, so that the rules see sigma(a) rather than
@@ -50,11 +56,12 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .functions import sech2, sigmoid, sigmoid_residual, softmax, tanh_residual
+from .functions import (log_softmax, sech2, sigmoid, sigmoid_residual, softmax, softplus,
+                        tanh_residual)
 from .numerics import NUMPY_NAMESPACE
 
-__all__ = ["Rewrite", "REWRITES", "stable_form", "stable_lambdify", "substitution",
-           "unit_forms", "compile_named"]
+__all__ = ["Rewrite", "REWRITES", "FunctionRewrite", "FUNCTION_REWRITES", "stable_form",
+           "stable_lambdify", "tidy", "substitution", "unit_forms", "compile_named"]
 
 MODULES = [NUMPY_NAMESPACE, "numpy"]
 
@@ -166,10 +173,110 @@ REWRITES = (
 """The rules, tried in this order on every sum (bottom up) until none applies."""
 
 
+@dataclass(frozen=True)
+class FunctionRewrite:
+    """One exact identity for a single function application: ``apply(e)`` or None.
+
+    ``before_sums`` rules run before the sum rules of ``REWRITES``, the others after.
+    """
+
+    name: str
+    naive: str
+    stable: str
+    apply: Callable
+    before_sums: bool = False
+
+
+def _tanh_ratios(e):
+    """sinh(u)^p cosh(u)^-q -> tanh(u)^min(p, q) times the rest (the derivative of log cosh)."""
+    if not e.is_Mul:
+        return None
+    powers = e.as_powers_dict()
+    changed = False
+    for base, p in list(powers.items()):
+        q = powers.get(sp.cosh(base.args[0]), sp.S.Zero) if isinstance(base, sp.sinh) \
+            else sp.S.Zero
+        if p.is_Number and p > 0 and q.is_Number and q < 0:
+            n = min(p, -q)
+            u = base.args[0]
+            powers[base] -= n
+            powers[sp.cosh(u)] += n
+            powers[sp.tanh(u)] = powers.get(sp.tanh(u), sp.S.Zero) + n
+            changed = True
+    return sp.Mul(*[b ** p for b, p in powers.items()]) if changed else None
+
+
+def _log_of(function):
+    """A rule that matches log(function(...)) and passes the inner application on."""
+    def match(rewrite):
+        def apply(e):
+            inner = e.args[0] if isinstance(e, sp.log) else None
+            return rewrite(inner) if isinstance(inner, function) else None
+        return apply
+    return match
+
+
+@_log_of(sp.cosh)
+def _log_cosh(inner):
+    x = sp.Abs(inner.args[0])
+    return x + softplus(-2 * x) - sp.log(2)
+
+
+@_log_of(sigmoid)
+def _log_sigmoid(inner):
+    return -softplus(-inner.args[0])
+
+
+@_log_of(softmax)
+def _log_softmax(inner):
+    return log_softmax(*inner.args)
+
+
+FUNCTION_REWRITES = (
+    FunctionRewrite("tanh_ratio", "sinh(x)/cosh(x)", "tanh(x)", _tanh_ratios, before_sums=True),
+    FunctionRewrite("log_cosh", "log(cosh(x))", "|x| + softplus(-2|x|) - log 2", _log_cosh),
+    FunctionRewrite("log_sigmoid", "log(sigma(x))", "-softplus(-x)", _log_sigmoid),
+    FunctionRewrite("log_softmax", "log(softmax_k(a))", "log_softmax(k, a)", _log_softmax),
+)
+"""Rules for single applications, tried on every subexpression (bottom up)."""
+
+
+def _apply_function_rewrites(expression, before_sums):
+    # Only sinh ratios are rewritten before the sums, only logs after: skip the walk otherwise.
+    if not expression.has(sp.sinh if before_sums else sp.log):
+        return expression
+    rules = [rule for rule in FUNCTION_REWRITES if rule.before_sums == before_sums]
+
+    def rewrite(e):
+        for rule in rules:
+            new = rule.apply(e)
+            if new is not None:
+                return new
+        return e
+    return expression.replace(lambda e: True, rewrite)
+
+
+def tidy(expression):
+    """The rules that also read better in a derivation (sinh(x)/cosh(x) as tanh(x)), applied.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> tidy(sp.diff(sp.log(sp.cosh(x)), x))
+    tanh(x)
+    """
+    return _apply_function_rewrites(sp.sympify(expression), before_sums=True)
+
+
 def stable_form(expression, targets=()):
     """``expression`` with every rule of ``REWRITES`` applied; equal to it, exactly.
 
-    ``targets`` are the symbols the residual rules treat as targets (t_k).
+    ``targets`` are the symbols the residual rules treat as targets (t_k). The single
+    function rules of ``FUNCTION_REWRITES`` are applied before and after the sum rules.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> stable_form(sp.log(sp.cosh(x)))
+    Abs(x) + softplus(-2*Abs(x)) - log(2)
+    >>> stable_form(1 - (sp.sinh(x) / sp.cosh(x)) ** 2)
+    sech_squared(x)
     """
     targets = tuple(targets)
 
@@ -184,7 +291,9 @@ def stable_form(expression, targets=()):
                     terms, changed = new, True
         return sp.Add(*terms)
 
-    return sp.sympify(expression).replace(lambda e: e.is_Add, rewrite)
+    expression = _apply_function_rewrites(sp.sympify(expression), before_sums=True)
+    expression = expression.replace(lambda e: e.is_Add, rewrite)
+    return _apply_function_rewrites(expression, before_sums=False)
 
 
 def stable_lambdify(arguments, expression, targets=(), cse=False):

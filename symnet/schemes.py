@@ -2,12 +2,17 @@
 
 ``PointFunction`` is the function a derivation differentiates (its
 ``derivation.function``), evaluated at a stack of points: the network outputs
-y, the error E, or the exact gradient (for Hessians). ``FirstOrder`` forms
-symmetric first differences (f(v + c h e_j) - f(v - c h e_j)) / 2ch for every
-variable j and every multiplier c, or complex steps Im f(v + i h e_j) / h;
-``SecondDifference`` forms the four-point second differences of E,
+y, the error E, or an exact first derivative (the gradient for Hessians and
+Hessian-vector products, the input Jacobian for the input Hessian).
+``FirstOrder`` forms symmetric first differences (f(v + c h u_j) - f(v - c h u_j)) / 2ch
+for every direction u_j (the variables e_j, or given directions such as the v of
+a Hessian-vector product) and every multiplier c, or complex steps
+Im f(v + i h u_j) / h; ``SecondDifference`` forms four-point second differences
 
-    H_ij ~ [E(++) - E(+-) - E(-+) + E(--)] / (4 c^2 h_i h_j),   (+-) = w + c h_i e_i - c h_j e_j.
+    Q_ab ~ [f(++) - f(+-) - f(-+) + f(--)] / (4 c^2 s_a s_b),   (+-) = v + c u_a - c u_b,
+
+for pairs of displacements u_a = s_a e_a, u_b (two parameters: H_ab; a parameter and
+a direction s_b v_b: (H v_b)_a; two input columns of every sample: d^2 y / dx_a dx_b).
 
 Each quotient comes with a bound on its round-off error: the function values
 carry a rounding error of about kappa eps S, where S is the size of the terms
@@ -57,7 +62,7 @@ class PointFunction:
         self.batched = _is_standard(derivation)
         if self.batched:
             declared = np.asarray(derivation.function(X, w, T))
-            here = self._from_forward("function", A, Z)
+            here = self._from_forward("function", A, Z, w)
             if not np.allclose(here, declared, rtol=1e-12, atol=0):
                 self.batched = False
         if not self.batched:
@@ -68,14 +73,19 @@ class PointFunction:
     def n_layers(self):
         return self.net.n_layers
 
-    def _from_forward(self, target, A, Z):
+    def _from_forward(self, target, A, Z, w):
         if target == "jacobian":   # what B differentiates in the Gauss-Newton matrix
             return Z[-1] if self.loss.jacobian_of == "y" else A[-1]
         if self.loss is None:
             return Z[-1]
-        if A[-1].ndim == 2:
-            return np.asarray(self.loss.value(A[-1], Z[-1], self.T))
-        return np.array([self.loss.value(a, z, self.T) for a, z in zip(A[-1], Z[-1])])
+        if A[-1].ndim == 2:  # E, with the weight decay at w
+            return np.asarray(self.loss.value(A[-1], Z[-1], self.T, w))
+        ws = np.broadcast_to(w, A[-1].shape[:1] + np.shape(w)[-1:])
+        return np.array([self.loss.value(a, z, self.T, v) for a, z, v in zip(A[-1], Z[-1], ws)])
+
+    def exact(self, target, X, w):
+        """The exact first derivative ``target`` (a key of ``EXACT_FIRST``) at one point."""
+        return EXACT_FIRST[target](self.net, self.loss, X, w, self.T)
 
     def values(self, target, X=None, w=None):
         """F at a stack of points (X (P, N, D) or w (P, W)), and the pre-activations there."""
@@ -84,11 +94,10 @@ class PointFunction:
         A, Z = stacked_forward(self.net, X, w)
         P = A[-1].shape[0]
         Xs, ws = np.broadcast_to(X, (P,) + self.X.shape), np.broadcast_to(w, (P,) + self.w.shape)
-        if target == "gradient":
-            F = np.array([engine.gradient_values(self.net, self.loss, x, v, self.T)
-                          for x, v in zip(Xs, ws)])
+        if target in EXACT_FIRST:
+            F = np.array([self.exact(target, x, v) for x, v in zip(Xs, ws)])
         elif self.batched or target == "jacobian":
-            F = self._from_forward(target, A, Z)
+            F = self._from_forward(target, A, Z, w)
         else:
             F = np.array([np.asarray(self.derivation.function(x, v, self.T))
                           for x, v in zip(Xs, ws)])
@@ -96,11 +105,12 @@ class PointFunction:
 
     def centre(self, target):
         """F at the centre point."""
-        if target == "gradient":
-            return engine.gradient_values(self.net, self.loss, self.X, self.w, self.T)
+        if target in EXACT_FIRST:
+            return self.exact(target, self.X, self.w)
         if target == "function" and not self.batched:
             return np.asarray(self.derivation.function(self.X, self.w, self.T))
-        return self._from_forward(target, self.centre_pre_activations, self._centre_values)
+        return self._from_forward(target, self.centre_pre_activations, self._centre_values,
+                                  self.w)
 
     def term_scale(self, target):
         """S, the size of the terms summed to form F (broadcastable to F's shape)."""
@@ -109,17 +119,25 @@ class PointFunction:
         w_cols, b_cols = self.net.layer_slices(L)
         W = np.abs(self.w[w_cols]).reshape(self.net.sizes[L], self.net.sizes[L - 1])
         terms = np.abs(Z[L - 1]) @ W.T + np.abs(self.w[b_cols])
-        if target == "gradient":
+        if target in EXACT_FIRST:
             return np.max(np.abs(self.centre(target)))
         if target == "jacobian" or self.loss is None:
             return terms + np.abs(Z[L])
         size = np.abs(A[L]) + np.abs(Z[L]) + np.abs(self.T)
-        return float(np.sum(size ** 2))
+        return float(np.sum(size ** 2)) + float(self.loss.penalty(self.w))  # + lam/2 ||w||^2
 
     def gauss_newton_weights(self):
         """Lambda_n (N, K, K) at the centre."""
         return self.loss.gauss_newton_weights(self._centre_values[-1], self.T,
                                               self.centre_pre_activations[-1])
+
+
+# The exact first derivatives a second derivative's check differences, by the name of
+# their kind (``DerivationKind.first_derivative``): (net, loss, X, w, T) -> values.
+EXACT_FIRST = {
+    "gradient": lambda net, loss, X, w, T: engine.gradient_values(net, loss, X, w, T),
+    "input_jacobian": lambda net, loss, X, w, T: engine.input_jacobian_values(net, X, w),
+}
 
 
 def _is_standard(derivation):
@@ -143,13 +161,15 @@ class FirstOrder:
 
     ``steps`` has the shape of the variables: (W,) for parameters, (N, D) for
     inputs. Directions are the parameters, or the input columns (column i of
-    every sample is moved at once: samples do not interact). Quotients have
-    shape (directions, *F's shape).
+    every sample is moved at once: samples do not interact), or the rows of
+    ``directions`` (P, W) in parameter space, with one step each (``steps`` (P,)).
+    Quotients have shape (directions, *F's shape).
     """
 
-    def __init__(self, function, steps, target, wrt_inputs):
+    def __init__(self, function, steps, target, wrt_inputs, directions=None):
         self.function, self.steps, self.target = function, np.asarray(steps), target
         self.wrt_inputs = wrt_inputs
+        self.directions = None if directions is None else np.asarray(directions, dtype=float)
         self.rounding_factor = 4 * (function.n_layers + 2)
         self.crossed_units = {}
 
@@ -164,7 +184,7 @@ class FirstOrder:
         return self.steps.reshape((-1,) + (1,) * len(F_shape))
 
     def _evaluate(self, multipliers):
-        """F at v + c h_j e_j for every multiplier c and direction j: (M, directions, *F)."""
+        """F at v + c h_j u_j for every multiplier c and direction j: (M, directions, *F)."""
         f, M, n = self.function, len(multipliers), self.n_directions
         c = np.asarray(multipliers)
         per_point = (f.X.size if self.wrt_inputs else f.w.size) + f.X.shape[0] * sum(
@@ -183,10 +203,15 @@ class FirstOrder:
                                                      * self.steps.T[start:stop, None, :])
                 F, A = f.values(self.target, X=points.reshape((-1,) + f.X.shape))
             else:                     # points (M, dirs, W)
-                points = np.empty((M, stop - start, n), dtype=c.dtype)
+                W = f.w.size
+                points = np.empty((M, stop - start, W), dtype=c.dtype)
                 points[:] = f.w
-                points[:, dirs, start + dirs] += c[:, None] * self.steps[None, start:stop]
-                F, A = f.values(self.target, w=points.reshape(-1, n))
+                if self.directions is None:
+                    points[:, dirs, start + dirs] += c[:, None] * self.steps[None, start:stop]
+                else:                 # w + c h_j u_j along the given directions
+                    points += c[:, None, None] * (self.steps[start:stop, None]
+                                                  * self.directions[start:stop])[None]
+                F, A = f.values(self.target, w=points.reshape(-1, W))
             values.append(F.reshape((M, stop - start) + F.shape[1:]))
             flags, units = crossed_kinks(f.net, f.centre_pre_activations, A)
             crossed.append(flags.reshape(M, stop - start, -1).any(axis=0))
@@ -231,51 +256,86 @@ class FirstOrder:
 
 
 class SecondDifference:
-    """Four-point second differences of E for every pair i <= j, batched; results (W, W)."""
+    """Four-point second differences of F for pairs of displacements, batched.
 
-    def __init__(self, function, steps):
+    Without ``directions``: every pair i <= j of variables, u_i = h_i e_i, giving a
+    symmetric (n, n, *F) array (F is E for parameters; for inputs, column i of every
+    sample is moved at once and F is the outputs (N, K), divided per sample by
+    h_ni h_nj). With ``directions`` (P, W) and their ``direction_steps`` (P,): every
+    parameter p against every direction v_b, u_b = r_b v_b, giving (W, P, *F), the
+    entries (H v_b)_p.
+    """
+
+    def __init__(self, function, steps, *, wrt_inputs=False, directions=None,
+                 direction_steps=None):
         self.function, self.steps = function, np.asarray(steps)
+        self.wrt_inputs = wrt_inputs
         self.rounding_factor = 4 * (function.n_layers + 2)
         self.crossed_units = {}
-        self.pairs = np.array(np.triu_indices(len(self.steps)))
+        n = self.steps.shape[-1]
+        self.rows = self._unit_displacements(self.steps)
+        if directions is None:
+            self.columns, self.pairs = self.rows, np.array(np.triu_indices(n))
+        else:
+            r = np.asarray(direction_steps, dtype=float)
+            self.columns = (r[:, None] * np.asarray(directions, dtype=float),
+                            r.reshape(-1, *([1] * (self.rows[1].ndim - 1))))
+            self.pairs = np.array(np.meshgrid(np.arange(n), np.arange(len(r)),
+                                              indexing="ij")).reshape(2, -1)
+        self.symmetric = directions is None
+
+    def _unit_displacements(self, steps):
+        """(u_a (n, *variables), s_a broadcastable against F) for each variable a."""
+        if self.wrt_inputs:    # steps (N, D): u_i moves column i of every sample by h_ni
+            N, D = steps.shape
+            u = np.zeros((D, N, D))
+            u[np.arange(D), :, np.arange(D)] = steps.T
+            return u, steps.T[:, :, None]            # (D, N, 1) against F (N, K)
+        return np.diag(steps), steps
 
     def quotients(self, multipliers):
-        f, W = self.function, len(self.steps)
-        h, (I, J) = self.steps, self.pairs
+        f = self.function
+        (U, s), (V, r) = self.rows, self.columns
+        I, J = self.pairs
         signs = np.array([(1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float)
         c = np.asarray(multipliers)
-        chunk = max(1, CHUNK_ELEMENTS // (4 * len(c) * (W + f.X.shape[0] * sum(f.net.sizes) * 2)))
-        E, crossed = [], []
+        centre = f.X if self.wrt_inputs else f.w
+        per_point = centre.size + f.X.shape[0] * sum(f.net.sizes) * 2
+        chunk = max(1, CHUNK_ELEMENTS // (4 * len(c) * per_point))
+        F_all, crossed = [], []
         for start in range(0, len(I), chunk):
             i, j = I[start:start + chunk], J[start:start + chunk]
-            shift = np.zeros((len(c), 4, len(i), W))
-            rows = np.arange(len(i))
-            np.add.at(shift, (slice(None), slice(None), rows, i),
-                      c[:, None, None] * signs[None, :, 0, None] * h[i])
-            np.add.at(shift, (slice(None), slice(None), rows, j),
-                      c[:, None, None] * signs[None, :, 1, None] * h[j])
-            F, A = f.values("function", w=(f.w + shift).reshape(-1, W))
-            E.append(F.reshape(len(c), 4, len(i)))
+            # shift[m, sign, pair] = c_m (s1 u_i + s2 u_j)
+            shift = (c[:, None, None, None] * signs[None, :, 0, None, None] * U[i].reshape(
+                1, 1, len(i), -1) + c[:, None, None, None] * signs[None, :, 1, None, None]
+                * V[j].reshape(1, 1, len(i), -1))
+            points = (centre.reshape(1, 1, 1, -1) + shift).reshape((-1,) + centre.shape)
+            F, A = (f.values("function", X=points) if self.wrt_inputs
+                    else f.values("function", w=points))
+            F_all.append(F.reshape((len(c), 4, len(i)) + F.shape[1:]))
             flags, units = crossed_kinks(f.net, f.centre_pre_activations, A)
             crossed.append(flags.reshape(len(c), 4, len(i), -1).any(axis=(0, 1, 3)))
             for layer, mask in units.items():
                 self.crossed_units[layer] = self.crossed_units.get(layer, False) | mask
-        E = np.concatenate(E, axis=2)
-        scale = np.max(np.abs(E)) + f.term_scale("function")
+        F = np.concatenate(F_all, axis=2)
+        scale = np.max(np.abs(F), axis=(0, 1, 2)) + f.term_scale("function")
         rounding = self.rounding_factor * EPS * scale
+        shape = (len(U), len(V))
         quotients, noise = [], []
         for k, ck in enumerate(c):
-            combined = E[k, 0] - E[k, 1] - E[k, 2] + E[k, 3]
-            denominator = 4 * ck ** 2 * h[I] * h[J]
-            quotients.append(_symmetric(W, I, J, combined / denominator))
-            noise.append(_symmetric(W, I, J, 4 * rounding / denominator))
-        flags = _symmetric(W, I, J, np.concatenate(crossed).astype(float)) > 0
-        nan = np.full((W, W), np.nan)
+            combined = F[k, 0] - F[k, 1] - F[k, 2] + F[k, 3]
+            denominator = 4 * ck ** 2 * s[I] * r[J]
+            quotients.append(self._placed(shape, combined / denominator))
+            noise.append(self._placed(shape, 4 * rounding / denominator))
+        flags = self._placed(shape, np.concatenate(crossed).astype(float)) > 0
+        nan = np.full(quotients[0].shape, np.nan)
         return Quotients(quotients, noise, flags, nan, nan)
 
-
-def _symmetric(W, I, J, values):
-    out = np.zeros((W, W))
-    out[I, J] = values
-    out[J, I] = values
-    return out
+    def _placed(self, shape, values):
+        """Values per pair -> an array (rows, columns, *F), mirrored when symmetric."""
+        I, J = self.pairs
+        out = np.zeros(shape + values.shape[1:])
+        out[I, J] = values
+        if self.symmetric:
+            out[J, I] = values
+        return out

@@ -79,6 +79,13 @@ def output_sensitivity(k, layer, j, of="y"):
 _SENSITIVITY = re.compile(r"^d([ya])_(\d+)/da_(\d+)\^\((\d+)\)$")
 _INDEXED = re.compile(r"^([A-Za-z]+)_([\d,]+)(?:\^\((\d+)\))?$")
 _GREEK = {"delta": r"\delta"}
+# The named quantities of the Hessian-vector product and the input Hessian (their
+# constructors are symnet.hvp.r_symbol / direction_symbol and
+# symnet.input_hessian.input_tangent_symbol): R{a_j^(l)}, v_w_ji^(l), da_j^(l)/dx_i,
+# d2a_j^(l)/dx_idx_m.
+_R_OPERATOR = re.compile(r"^R\{(.+)\}$")
+_DIRECTION = re.compile(r"^v_([A-Za-z].*)$")
+_INPUT_TANGENT = re.compile(r"^d(2?)(a_\d+\^\(\d+\))/(dx_\d+)(dx_\d+)?$")
 
 
 def latex_name(symbol):
@@ -88,8 +95,23 @@ def latex_name(symbol):
     '\\\\frac{\\\\partial y_{1}}{\\\\partial a_{3}^{(2)}}'
     >>> latex_name(delta(3, 1))
     '\\\\delta_{1}^{(3)}'
+    >>> print(latex_name(sp.Symbol("R{delta_1^(2)}")), latex_name(sp.Symbol("v_b_1^(2)")))
+    \\mathcal{R}\\{\\delta_{1}^{(2)}\\} v_{b_{1}^{(2)}}
+    >>> print(latex_name(sp.Symbol("d2a_1^(2)/dx_1dx_2")))
+    \\frac{\\partial^2 a_{1}^{(2)}}{\\partial x_{1} \\partial x_{2}}
     """
     name = symbol.name
+    match = _R_OPERATOR.match(name)
+    if match:   # R{a_1^(1)} -> \mathcal{R}\{a_{1}^{(1)}\}
+        return rf"\mathcal{{R}}\{{{latex_name(_real(match.group(1)))}\}}"
+    match = _DIRECTION.match(name)
+    if match:   # v_w_21^(2) -> v_{w_{21}^{(2)}}
+        return f"v_{{{latex_name(_real(match.group(1)))}}}"
+    match = _INPUT_TANGENT.match(name)
+    if match:   # d2a_1^(2)/dx_1dx_2 -> \frac{\partial^2 a_{1}^{(2)}}{\partial x_{1} \partial x_{2}}
+        second, a, x1, x2 = match.groups()
+        below = " ".join(rf"\partial {latex_name(_real(x[1:]))}" for x in (x1, x2) if x)
+        return rf"\frac{{\partial{'^2' if second else ''} {latex_name(_real(a))}}}{{{below}}}"
     match = _SENSITIVITY.match(name)
     if match:
         of, k, j, layer = match.groups()

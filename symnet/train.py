@@ -149,6 +149,15 @@ class FitResult:
     ``reason`` names the test that stopped the run ("grad_tol", "gtol", "ftol", "xtol",
     "max_iter", "diverged"); ``evaluations`` counts E, gradient and curvature (J, the
     Gauss-Newton matrix or H) evaluations.
+
+    Examples
+    --------
+    >>> import numpy as np, symnet
+    >>> net = symnet.MLP([1, 1])                          # y = w x + b; the data lie on y = 2x + 1
+    >>> X, T = np.array([[0.0], [1.0], [2.0]]), np.array([[1.0], [3.0], [5.0]])
+    >>> result = symnet.fit(net, X, T, method="lm")
+    >>> type(result).__name__, result.converged, result.weights.round(6)
+    ('FitResult', True, array([2., 1.]))
     """
 
     weights: np.ndarray = field(repr=False)
@@ -184,13 +193,19 @@ class _Problem:
             except FloatingPointError:
                 return np.inf
 
-    def gradient(self, w, rows=slice(None)):
+    def gradient(self, w, rows=slice(None), scale=1.0):
+        """dE/dw at w; for a mini-batch ``rows``, ``scale`` = N/B times its data term.
+
+        The weight decay lam w is not a sum over samples: it is added once, unscaled.
+        """
         self.counts["gradient"] += 1
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             try:
-                return engine.gradient_values(self.net, self.loss, self.X[rows], w, self.T[rows])
+                g = engine.gradient_values(self.net, self.loss, self.X[rows], w, self.T[rows])
             except FloatingPointError:
                 return np.full(self.net.n_params, np.nan)
+        decay = self.loss.weight_decay * w
+        return g if scale == 1 else scale * (g - decay) + decay
 
     def hessian_times(self, w, v):
         """H v (exact, by the R-operator) at w."""
@@ -276,7 +291,7 @@ def _progress_bar(enabled, total, method):
 
 
 def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
-        grad_tol=1e-6, batch_size=None, progress=False, **hyper):
+        grad_tol=1e-6, batch_size=None, progress=False, weight_decay=None, **hyper):
     """Train ``net`` on (X, T) from ``w0`` (default ``net.init_params(seed)``).
 
     Parameters
@@ -294,6 +309,8 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
         gradient is scaled by N/B so that it estimates dE/dw without bias.
     progress : bool
         Show a tqdm progress bar (silently none if tqdm is not installed).
+    weight_decay : float, optional
+        lam >= 0: minimise E = sum_n E_n + lam/2 ||w||^2 (L2 weight decay; default 0).
     **hyper
         lr, momentum, rho, beta1, beta2, eps (see ``symnet.optimizers``); for lm the
         initial damping mu, ftol, xtol, gtol and geodesic (True: geodesic acceleration);
@@ -323,7 +340,7 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
     """
     if method not in METHODS:
         raise SymnetError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    loss = get_loss(loss, net)
+    loss = get_loss(loss, net, weight_decay)
     X, single = check_inputs(net, X, allow_complex=False)
     T = check_targets(net, T, X.shape[0], single)
     w = check_params(net, net.init_params(seed) if w0 is None else w0).copy()
@@ -388,7 +405,7 @@ def _first_order(problem, recorder, method, options, w, E, g, max_iter, grad_tol
             if order.size < batch_size:  # a new epoch: a fresh permutation
                 order = rng.permutation(N)
             rows, order = order[:batch_size], order[batch_size:]
-            g_step = problem.gradient(w, rows) * (N / batch_size)
+            g_step = problem.gradient(w, rows, scale=N / batch_size)
         w_new = w + rule.update(g_step)
         if lowest["preconditioner"] is None:  # the start: the rule's first preconditioner
             lowest["preconditioner"] = rule.preconditioner()

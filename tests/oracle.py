@@ -101,8 +101,20 @@ def softmax(a):
     return np.exp(log_softmax(a))
 
 
+def elu(a):
+    # ELU with alpha = 1: a for a > 0, e^a - 1 otherwise (branch on Re a); expm1 keeps the
+    # digits near 0, and only the non-positive side is exponentiated (no overflow).
+    pos = a.real > 0
+    return np.where(pos, a, np.expm1(np.where(pos, 0 * a, a)))
+
+
+def swish(a):
+    return a * sigmoid(a)          # x sigma(x), the SiLU
+
+
 ACTS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
-        "softplus": softplus, "linear": linear, "softmax": softmax}
+        "softplus": softplus, "linear": linear, "softmax": softmax,
+        "elu": elu, "swish": swish}
 
 
 def _hidden_list(sizes, hidden_acts):
@@ -146,7 +158,43 @@ def loss(sizes, hidden_acts, output_act, X, w, T, kind):
         return np.sum(T * softplus(-a_L) + (1 - T) * softplus(a_L))
     if kind == "cross_entropy" and output_act == "softmax":
         return -np.sum(T * log_softmax(a_L))
+    if kind in PER_OUTPUT_LOSSES:
+        Y = ACTS[output_act](a_L)
+        return np.sum(PER_OUTPUT_LOSSES[kind](Y - T))
     raise ValueError(f"oracle: no loss {kind!r} for output {output_act!r}")
+
+
+def log_cosh(x):
+    """log cosh(x), analytic: log(cosh x) where |Re x| < 1 (cosh is near 1, its arg exact);
+    |x| + log1p(e^{-2|x|}) - log 2 elsewhere, |x| taken as +-x by the sign of Re x, so
+    exp never sees a positive real part (no overflow)."""
+    _, s = _flip(x)               # s = -|x| branch-wise
+    far = -s + _log1p(np.exp(2 * s)) - np.log(2.0)
+    near = np.log(np.cosh(np.where(np.abs(x.real) < 1, x, 0 * x)))
+    return np.where(np.abs(x.real) < 1, near, far)
+
+
+def huber(x):
+    """Huber with delta = 1: x^2/2 for |x| <= 1, |x| - 1/2 beyond (|x| as +-x, analytic
+    in each branch, so complex steps away from |x| = 1 are exact)."""
+    _, s = _flip(x)
+    return np.where(np.abs(x.real) <= 1, x * x / 2, -s - 0.5)
+
+
+PER_OUTPUT_LOSSES = {"log_cosh": log_cosh, "huber": huber}   # E_n = sum_k e(y_k - t_k)
+
+
+def per_output_curvature(kind, Y, T):
+    """d^2 E_n / dy_k^2 (the Gauss-Newton weight in y, diagonal), by hand:
+    log cosh'' = 1 / cosh^2 = 1 - tanh^2; Huber'' = 1 inside |x| <= 1, 0 outside; sse 1."""
+    x = np.asarray(Y - T, dtype=float)
+    if kind == "log_cosh":
+        return 1.0 / np.cosh(x) ** 2
+    if kind == "huber":
+        return (np.abs(x) <= 1).astype(float)
+    if kind == "sse":
+        return np.ones_like(x)
+    raise ValueError(f"oracle: no per-output curvature for {kind!r}")
 
 
 # ------------------------------------------------------ complex-step derivatives
