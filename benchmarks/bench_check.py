@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import symnet  # noqa: E402
-from symnet.perturbed import stacked_forward  # noqa: E402
+from symnet.numdiff.perturbed import stacked_forward  # noqa: E402
 
 
 def _tools(net, x, w):

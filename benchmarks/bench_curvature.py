@@ -40,9 +40,9 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import symnet  # noqa: E402
-from symnet import engine  # noqa: E402
-from symnet.examples import curve_problem  # noqa: E402
-from symnet.train import fit  # noqa: E402
+from symnet.compiled import matrix_form as engine  # noqa: E402
+from symnet.teach.examples import curve_problem  # noqa: E402
+from symnet.train.fitting import fit  # noqa: E402
 
 SIZES = [8, 16, 16, 4]
 TARGET_HVP_RATIO = 5.0

@@ -39,9 +39,9 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from symnet import engine  # noqa: E402
-from symnet.examples import curve_problem, regression_data  # noqa: E402
-from symnet.train import fit  # noqa: E402
+from symnet.compiled import matrix_form as engine  # noqa: E402
+from symnet.teach.examples import curve_problem, regression_data  # noqa: E402
+from symnet.train.fitting import fit  # noqa: E402
 
 MAX_EVALUATIONS = 3100   # scipy's default for method="lm" with a Jacobian: 100 W
 SAME = 1e-8              # relative difference of E below which two runs found the same minimum

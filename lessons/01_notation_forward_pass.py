@@ -36,8 +36,8 @@ from IPython.display import Math, display
 
 import symnet
 from symnet import examples, widgets
-from symnet.latex import tex
-from symnet.numdiff import central_difference
+from symnet.render.derivation_latex import tex
+from symnet.numdiff.differences import central_difference
 
 net = examples.network("graph")
 net
@@ -92,7 +92,7 @@ assert net.param_name(2) == "w_21^(1)" and w[net.param_index("w_12^(2)")] == -2.
 # The picture shows each edge's derivative symbolically and with its value plugged in.
 
 # %%
-from symnet.plots import network_diagram
+from symnet.teach.plots import network_diagram
 
 network_diagram(view)
 

@@ -36,8 +36,8 @@ from IPython.display import Math, display
 
 import symnet
 from symnet import widgets
-from symnet.latex import tex
-from symnet.plots import function_and_derivative
+from symnet.render.derivation_latex import tex
+from symnet.teach.plots import function_and_derivative
 
 a = sp.Symbol("a", real=True)
 for name in ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear"]:

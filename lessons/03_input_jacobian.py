@@ -33,8 +33,8 @@ from IPython.display import Math, display
 
 import symnet
 from symnet import examples, plots, widgets
-from symnet.latex import tex
-from symnet.numdiff import central_difference
+from symnet.render.derivation_latex import tex
+from symnet.numdiff.differences import central_difference
 
 net = examples.network("lm")          # 3-4-2, tanh hidden, linear outputs
 w = net.init_params(seed=3)

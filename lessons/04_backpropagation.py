@@ -37,8 +37,8 @@ from IPython.display import Math, display
 
 import symnet
 from symnet import examples, widgets
-from symnet.latex import tex
-from symnet.numdiff import central_difference
+from symnet.render.derivation_latex import tex
+from symnet.numdiff.differences import central_difference
 
 ex = examples.worked_example()
 net, X, T, w = ex.net, ex.X, ex.T, ex.w
@@ -59,7 +59,7 @@ def printed(value, published):
 # $E = 0.298371109$. symnet's values, rounded to the printed digits, are exactly those.
 
 # %%
-from symnet.engine import forward_pass
+from symnet.compiled.matrix_form import forward_pass
 
 A, Z = forward_pass(net, X, w)
 E = symnet.loss_value(net, "sse", X, w, T)

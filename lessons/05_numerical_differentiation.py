@@ -73,7 +73,7 @@ assert central_errors[0] > 1e3 * central_errors.min()
 # Repeating it (a Richardson table) removes one more power per column.
 
 # %%
-from symnet.richardson import extrapolate
+from symnet.numdiff.richardson import extrapolate
 
 tanh = symnet.activation("tanh")
 exact = float(tanh.derivative_numpy(0.5))
@@ -111,7 +111,7 @@ assert richardson.passed and complex_step.max_rel_error < 1e-12
 # magnitude more than the tolerance.
 
 # %%
-from symnet.numdiff import central_difference
+from symnet.numdiff.differences import central_difference
 
 net, X, T, w = ex.net, ex.X, ex.T, ex.w
 numeric = central_difference(lambda V: np.array([symnet.loss_value(net, "sse", X, v, T) for v in V]), w)

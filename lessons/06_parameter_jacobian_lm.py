@@ -30,8 +30,8 @@ from IPython.display import Math, display
 
 import symnet
 from symnet import examples, plots, widgets
-from symnet.latex import lm_corners, tex
-from symnet.numdiff import central_difference
+from symnet.render.derivation_latex import lm_corners, tex
+from symnet.numdiff.differences import central_difference
 
 net = examples.network("lm")                      # 3-4-2, tanh hidden, linear outputs
 rng = np.random.default_rng(0)

@@ -37,8 +37,8 @@ import sympy as sp
 
 import symnet
 from symnet import examples, plots, widgets
-from symnet.curvature import GaussNewtonWarning, curvature_report, hessian_vector_product
-from symnet.train import TrainingDiverged, fit
+from symnet.derive.curvature_terms import GaussNewtonWarning, curvature_report, hessian_vector_product
+from symnet.train.fitting import TrainingDiverged, fit
 
 net = examples.network("curve")                      # 1-4-1, tanh hidden, linear output
 X, T = examples.regression_data(30, noise=0.1, seed=0)

@@ -35,7 +35,7 @@
 import numpy as np
 
 from symnet import examples, plots, widgets
-from symnet.optimizers import Adam, Momentum
+from symnet.train.optimizers import Adam, Momentum
 
 net = examples.network("curve")
 X, T = examples.regression_data(30, noise=0.1, seed=0)
@@ -89,8 +89,8 @@ print("Adam first step:", first, "  momentum second step:", second)
 # limit); far below it nothing happens in the time we can afford.
 
 # %%
-from symnet.engine import hessian_vector_values
-from symnet.losses import get_loss
+from symnet.compiled.matrix_form import hessian_vector_values
+from symnet.graph.losses import get_loss
 
 H0 = hessian_vector_values(net, get_loss("sse", net), X, net.init_params(0), T, np.eye(net.n_params))
 print(f"2 / lambda_max at the start = {2 / np.linalg.eigvalsh(H0).max():.3g}")

@@ -31,8 +31,8 @@ import numpy as np
 
 import symnet
 from symnet import examples, plots, widgets
-from symnet.numdiff import central_difference
-from symnet.train import fit
+from symnet.numdiff.differences import central_difference
+from symnet.train.fitting import fit
 
 X, labels, T = examples.digits(classes=range(10), seed=0)   # pixels scaled to [0, 1]
 n_train = 1000

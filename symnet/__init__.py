@@ -24,39 +24,55 @@ Examples
 import warnings
 
 # The network, its activations and its losses.
-from .activations import Activation, activation, known_activations, register_activation
+from .graph.activations import Activation, activation, known_activations, register_activation
 from .errors import NumericalOverflowError, SymnetError, TooLargeError
-from .losses import Loss, get_loss, register_loss
-from .network import MLP
-from .evaluate import loss_value
-from . import symbols
+from .graph.losses import Loss, get_loss, register_loss
+from .graph.network import MLP
+from .compiled.error_value import loss_value
+from .graph import symbols
 
 # Exact derivations, one interface (Derivation) and one table of their kinds.
-from .backprop import gradient, input_jacobian, layer_form, param_jacobian
-from .derivation import Derivation, DerivationKind
-from .hessian import hessian
+from .derive.first_order import gradient, input_jacobian, layer_form, param_jacobian
+from .derive.derivation import Derivation, DerivationKind
+from .derive.second_order import hessian
 
 # Numerical cross-check.
-from .check import CheckFailed, CheckReport, check
+from .numdiff.checker import CheckFailed, CheckReport, check
 
 # Reading and verifying derivations.
-from .document import latex_document
-from .verify import ParseError, Verification, parse_formula, verify
+from .render.document import latex_document
+from .formulas.verification import ParseError, Verification, parse_formula, verify
 
 # Curvature and training.
-from .curvature import (CurvatureReport, GaussNewtonWarning, HessianSplit, curvature_report,
+from .derive.curvature_terms import (CurvatureReport, GaussNewtonWarning, HessianSplit, curvature_report,
                         hessian_residual, hessian_split)
-from .hvp import HessianVectorProduct, hessian_vector_product
-from .input_hessian import InputHessian, input_hessian
-from .train import FitResult, TrainingDiverged, fit
-from . import interop, optimizers
+from .derive.r_operator import HessianVectorProduct, hessian_vector_product
+from .derive.input_curvature import InputHessian, input_hessian
+from .train.fitting import FitResult, TrainingDiverged, fit
+from . import interop
+from .train import optimizers
 
 # Input sensitivity: the input Jacobian as a heatmap, a ranking and a trend.
-from .sensitivity import (Sensitivity, SensitivityTrend, input_sensitivity, plot_sensitivity,
+from .teach.sensitivity import (Sensitivity, SensitivityTrend, input_sensitivity, plot_sensitivity,
                           plot_trend, sensitivity_trend)
 
 # Lessons support (ipywidgets and matplotlib are imported only when used).
-from . import examples, plots, views, widgets
+from .teach import examples
+from .teach import plots
+from .teach import views
+from .teach import widgets
+
+# Public submodules keep their short names (``import symnet.examples``), aliased to their
+# homes; the other 0.1 module paths warn and forward (``symnet._moved``).
+import sys as _sys
+
+from . import _moved
+
+for _name, _module in {"symbols": symbols, "examples": examples, "plots": plots,
+                       "views": views, "widgets": widgets, "optimizers": optimizers}.items():
+    _sys.modules.setdefault(f"{__name__}.{_name}", _module)
+_moved.install()
+del _sys, _name, _module
 
 __all__ = [
     "MLP", "Activation", "activation", "known_activations", "register_activation",

@@ -30,6 +30,9 @@ BYTES_PER_ENTRY = 2_000          # a measured order of magnitude for one small S
 MAX_NETWORK_PARAMS = 200_000     # one SymPy symbol per parameter, plus the graph's expressions
 
 
+# Directional tensors (N, P, n_l) are cut into sample chunks of this many floats.
+CHUNK_ELEMENTS = 4_000_000
+
 def check_network_size(sizes):
     """Refuse to build the expression graph of a network with too many parameters."""
     n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
@@ -138,9 +141,8 @@ def _refuse(estimate, seconds_limit, bytes_limit, advice):
 
 def _hvp_cost(net, n_samples, n_directions):
     """(seconds, bytes) of ``engine.hessian_vector_values`` with ``n_directions`` directions."""
-    from . import engine
     W, widths = net.n_params, sum(net.sizes)
-    chunk = min(n_samples, max(1, engine._CHUNK_ELEMENTS // (max(net.sizes) * n_directions)))
+    chunk = min(n_samples, max(1, CHUNK_ELEMENTS // (max(net.sizes) * n_directions)))
     seconds = SECONDS_PER_HVP_TERM * n_samples * n_directions * W
     # the result and its running total (W x P), and per chunk of samples the directional
     # tensors of every layer (chunk, P, n_l)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .derivation import KINDS
+from .derive.derivation import KINDS
 
 __all__ = ["main", "parse_sizes", "printable", "as_flags", "EXIT_STATUS"]
 
@@ -162,7 +162,7 @@ def demo(out=None):
     """Derive every derivative of a 3-4-2 tanh network and check it against central differences."""
     out = out or sys.stdout
     import symnet
-    from symnet.numdiff import central_difference
+    from symnet.numdiff.differences import central_difference
 
     net = symnet.MLP([3, 4, 2], hidden="tanh", output="linear")
     rng = np.random.default_rng(0)
@@ -209,7 +209,7 @@ def demo(out=None):
 
 
 # -- derive ----------------------------------------------------------------------------
-# How the command line derives each kind of symnet.derivation.KINDS: (net, loss) -> derivation,
+# How the command line derives each kind of symnet.derive.derivation.KINDS: (net, loss) -> derivation,
 # through the public API (looked up when called, as every command uses the API).
 DERIVE = {
     "input_jacobian": lambda net, loss: _api().input_jacobian(net),
@@ -291,7 +291,7 @@ def derive(args, out=None):
     """``symnet derive``: print a derivation, or write it as LaTeX (and PDF)."""
     out = out or sys.stdout
     import symnet
-    from symnet.document import derivation_document
+    from symnet.render.document import derivation_document
     net = _network(args)
     if args.pdf and not args.latex:
         raise symnet.SymnetError("--pdf needs --latex FILE.tex (where to write the source)")

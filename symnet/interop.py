@@ -29,7 +29,7 @@ True
 
 import numpy as np
 
-from . import engine
+from .compiled import matrix_form as engine
 from ._validate import check_inputs, check_params
 from .errors import SymnetError
 

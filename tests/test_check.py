@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import symnet
-from symnet import engine
+from symnet.compiled import matrix_form as engine
 from helpers import derivation, make_net
 
 EPS = np.finfo(float).eps

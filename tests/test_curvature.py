@@ -7,7 +7,7 @@ import sympy as sp
 import oracle as o
 import symnet
 from helpers import HAND111, make_net, random_problem
-from symnet.curvature import (GaussNewtonWarning, curvature_report, hessian_residual,
+from symnet.derive.curvature_terms import (GaussNewtonWarning, curvature_report, hessian_residual,
                               hessian_split, hessian_vector_product, input_hessian)
 
 ARCHS = [

@@ -10,8 +10,8 @@ import pytest
 
 import oracle as o
 from helpers import make_net
-from symnet.examples import curve_problem
-from symnet.train import DIVERGENCE_RISES, TrainingDiverged, fit
+from symnet.teach.examples import curve_problem
+from symnet.train.fitting import DIVERGENCE_RISES, TrainingDiverged, fit
 
 # ------------------------------------------------------------------ a quadratic E
 # y = w_1 x_1 + w_2 x_2 + w_3 x_3 + b on 40 samples; parameters (w_1, w_2, w_3, b).

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import symnet
-from symnet import activations
+from symnet.graph import activations as activations
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

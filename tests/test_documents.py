@@ -19,7 +19,7 @@ import pytest
 import symnet
 from symnet import _size
 from symnet.cli import main
-from symnet.document import derivation_document, latex_document
+from symnet.render.document import derivation_document, latex_document
 
 SIZES = (3, 4, 2)
 HBOX_TOLERANCE_PT = 1.0   # an overfull \hbox up to 1pt is invisible in print; anything wider fails

@@ -19,9 +19,9 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import numerics
-from symnet.functions import sech2, sigmoid, sigmoid_residual, softmax, tanh_residual
-from symnet.rewriting import REWRITES, stable_form, stable_lambdify
+from symnet.graph import numerics as numerics
+from symnet.graph.functions import sech2, sigmoid, sigmoid_residual, softmax, tanh_residual
+from symnet.graph.rewriting import REWRITES, stable_form, stable_lambdify
 
 mp = mpmath.mp
 DPS = 1000

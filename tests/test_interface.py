@@ -1,4 +1,4 @@
-"""One Derivation interface: every kind of ``symnet.derivation.KINDS`` answers the same way.
+"""One Derivation interface: every kind of ``symnet.derive.derivation.KINDS`` answers the same way.
 
 For every kind (gradient, both Jacobians, exact and Gauss-Newton Hessian, residual
 term, Hessian-vector product, input Hessian) the derivation has ``named``,
@@ -21,8 +21,11 @@ import sympy as sp
 import oracle as o
 import symnet
 from helpers import random_problem
-from symnet import activations, cli, latex, latex_forms
-from symnet.derivation import KINDS
+from symnet import cli
+from symnet.graph import activations as activations
+from symnet.render import derivation_latex as latex
+from symnet.render import latex_forms as latex_forms
+from symnet.derive.derivation import KINDS
 
 SIZES, HIDDEN = (2, 3, 2), "tanh"
 # (loss, output activation): the canonical pairs and one non-canonical one.
@@ -243,8 +246,9 @@ def test_cli_derives_and_checks_the_new_kinds(name, capsys):
     assert "PASSED" in capsys.readouterr().out
 
 
-MODULES = ["derivation", "check", "_check_reference", "schemes", "report", "latex", "latex_entries",
-           "latex_forms", "document", "cli"]
+MODULES = ["derive/derivation", "numdiff/checker", "numdiff/_check_reference", "numdiff/schemes",
+           "numdiff/report", "render/derivation_latex", "render/latex_entries",
+           "render/latex_forms", "render/document", "cli"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -17,8 +17,8 @@ import oracle as o
 import symnet
 from helpers import MAZUR, MAZUR_STEP
 from symnet import symbols as sym
-from symnet.document import latex_document
-from symnet.latex import derivation_latex, split_hessian_entry, lm_corners, tex, wrap_row
+from symnet.render.document import latex_document
+from symnet.render.derivation_latex import derivation_latex, split_hessian_entry, lm_corners, tex, wrap_row
 
 
 def _all_kinds():

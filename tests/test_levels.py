@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.backprop import layer_form
+from symnet.derive.first_order import layer_form
 
 CASES = [
     ([3, 4, 2], "tanh", "linear", "sse"),
@@ -84,7 +84,7 @@ def test_relu_derivative_at_zero_is_zero_however_spelt(spelling):
 
 def test_registered_activation_in_a_network_matches_central_differences():
     u = sp.Symbol("u", real=True)
-    symnet.register_activation("swish_test", u * symnet.functions.sigmoid(u), u)
+    symnet.register_activation("swish_test", u * symnet.graph.functions.sigmoid(u), u)
     net = symnet.MLP([2, 3, 1], hidden="swish_test")
     X, w, T = _point(net, "sse", seed=5)
     gradient = symnet.gradient(net, "sse").evaluate(X, w, T)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import oracle as o
-from symnet._damped import output_second_directional
-from symnet.examples import curve_problem
-from symnet.train import fit
+from symnet.train._damped import output_second_directional
+from symnet.teach.examples import curve_problem
+from symnet.train.fitting import fit
 
 SIZES = (1, 10, 1)
 

@@ -21,8 +21,8 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import loss_rules
-from symnet.losses import LossDomainError, get_loss
+from symnet.graph import loss_rules as loss_rules
+from symnet.graph.losses import LossDomainError, get_loss
 
 import oracle
 
@@ -294,7 +294,7 @@ def test_register_loss_checks_stable_forms():
         symnet.register_loss("stable_example", l1, stable={"sigmod": lambda a, t: a[0]})
     with pytest.raises(symnet.SymnetError, match="not E_n"):      # softplus(a) is not |y - t|
         symnet.register_loss("stable_example", l1,
-                             stable={"sigmoid": lambda a, t: symnet.functions.softplus(a[0])})
+                             stable={"sigmoid": lambda a, t: symnet.graph.functions.softplus(a[0])})
     with pytest.raises(symnet.SymnetError, match="symbols a and t"):
         symnet.register_loss("stable_example", l1, stable={"linear": lambda a, t: sp.Symbol("y")})
     with pytest.raises(symnet.SymnetError, match="dict"):
@@ -307,7 +307,7 @@ def test_a_stable_form_puts_gauss_newton_in_a():
         return -sum(tk * sp.log(yk) + (1 - tk) * sp.log(1 - yk) for yk, tk in zip(y, t))
 
     def bce_in_a(a, t):
-        return sum(tk * symnet.functions.softplus(-ak) + (1 - tk) * symnet.functions.softplus(ak)
+        return sum(tk * symnet.graph.functions.softplus(-ak) + (1 - tk) * symnet.graph.functions.softplus(ak)
                    for ak, tk in zip(a, t))
     symnet.register_loss("bce_y_example", bce)
     symnet.register_loss("bce_a_example", bce, stable={"sigmoid": bce_in_a})

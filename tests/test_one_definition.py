@@ -19,7 +19,9 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import activations, engine, loss_rules
+from symnet.graph import activations as activations
+from symnet.compiled import matrix_form as engine
+from symnet.graph import loss_rules as loss_rules
 
 import oracle
 
@@ -197,7 +199,7 @@ def _delta_formulas(problem):
 
 
 HUBER_VERIFY = ("verify decides a formula with Piecewise at points with interval bounds, and "
-                "its certifier (symnet._certify) has no rule for Piecewise yet")
+                "its certifier (symnet.formulas._certify) has no rule for Piecewise yet")
 
 
 def test_verify_one_entry(problem):

@@ -9,10 +9,10 @@ import sympy as sp
 
 import oracle as o
 import symnet
-from symnet import engine
-from symnet.backprop import symbolic_deltas
+from symnet.compiled import matrix_form as engine
+from symnet.derive.first_order import symbolic_deltas
 from symnet.errors import SymnetError
-from symnet.hvp import r_operator, seed_partials
+from symnet.derive.r_operator import r_operator, seed_partials
 
 NAME = re.compile(r"^(w|b)_(\d)(\d)?\^\((\d)\)$")  # w_ji^(l) / b_j^(l), one-digit indices
 

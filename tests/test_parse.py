@@ -1,6 +1,6 @@
 """Safe parsing: the whitelisted grammar, LaTeX input, refusals with positions, and a fuzz test.
 
-Expected expressions are built by hand from symnet.symbols, never by the parser.
+Expected expressions are built by hand from symnet.graph.symbols, never by the parser.
 """
 
 import os
@@ -12,8 +12,8 @@ from hypothesis import example, given, settings, strategies as st
 
 import symnet
 from symnet import symbols as sym
-from symnet.functions import sigmoid
-from symnet.parse import MAX_DEPTH, ParseError, parse_formula
+from symnet.graph.functions import sigmoid
+from symnet.formulas.parser import MAX_DEPTH, ParseError, parse_formula
 
 x1, x2 = sym.input_symbol(1), sym.input_symbol(2)
 y1, t1 = sym.output(1), sym.target(1)

@@ -6,7 +6,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from symnet.functions import sigmoid, softmax, softplus
+from symnet.graph.functions import sigmoid, softmax, softplus
 
 a, b = sp.symbols("a b", real=True)
 

@@ -19,7 +19,8 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import _size, engine
+from symnet import _size
+from symnet.compiled import matrix_form as engine
 
 from helpers import random_problem
 

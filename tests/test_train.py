@@ -8,8 +8,9 @@ import pytest
 
 import symnet
 from helpers import make_net
-from symnet import engine
-from symnet.train import TrainingDiverged, curve_problem, fit
+from symnet.compiled import matrix_form as engine
+from symnet.teach.examples import curve_problem
+from symnet.train.fitting import TrainingDiverged, fit
 
 # y = w x + b on x = (1, 2), t = (1, 3), from w = b = 0: y = 0, residuals y - t = (-1, -3),
 # dE/dw = sum (y - t) x = -1 - 6 = -7, dE/db = sum (y - t) = -4.

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.hints import CORRECT, mutants
+from symnet.formulas.mistakes import CORRECT, mutants
 
 NETS = {
     "2-2-1 tanh": lambda: symnet.MLP([2, 2, 1], hidden="tanh", output="linear"),

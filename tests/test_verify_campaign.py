@@ -25,8 +25,8 @@ import pytest
 
 import symnet
 from symnet import symbols as sym
-from symnet.parse import parse_formula
-from symnet.verify import VerifyLimitError
+from symnet.formulas.parser import parse_formula
+from symnet.formulas.verification import VerifyLimitError
 
 NET = symnet.MLP([2, 3, 1], hidden="tanh")
 RELU = symnet.MLP([2, 3, 1], hidden="relu")

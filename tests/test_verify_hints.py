@@ -15,10 +15,10 @@ import sympy as sp
 
 import symnet
 from symnet import symbols as sym
-from symnet._notation import plain
+from symnet.formulas._notation import plain
 from symnet.cli import main
-from symnet.hints import mutants
-from symnet.parse import ParseError, UnknownSymbolError, parse_formula
+from symnet.formulas.mistakes import mutants
+from symnet.formulas.parser import ParseError, UnknownSymbolError, parse_formula
 
 TANH_231 = symnet.MLP([2, 3, 1], hidden="tanh")
 TANH_221 = symnet.MLP([2, 2, 1], hidden="tanh")

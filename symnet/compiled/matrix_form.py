@@ -1,0 +1,277 @@
+"""Numeric evaluation of the layer-by-layer (matrix) form of every derivation.
+
+Each function here is the matrix form of a recursion derived in
+``symnet.derive.first_order`` and ``symnet.hessian``, run on all N samples at once:
+rows of ``A[l]`` are samples, so a layer is one matrix product and the only
+Python loop is over layers. The activations' h'(a) and h''(a) are the SymPy
+derivatives lambdified to NumPy in stable form (``symnet.graph.rewriting``), reusing
+z = h(a) where that keeps every digit (sigma'(a) = z sigma(-a), tanh''(a) =
+-2 z sech^2(a)); the loss's deltas and curvatures come from the output
+pre-activations (``symnet.graph.losses``), so nothing is formed as 1 - (rounded y).
+
+Each recursion is written once here: one forward pass (``MLP.forward_layers``), one
+backward pass (``backward``: the deltas and the sensitivities dy/da are it, seeded
+differently), one R-operator (``hessian_vector_values``, for one direction or many).
+
+Shapes: X (N, D); A[l], Z[l] (N, n_l); deltas (N, n_l); sensitivities
+G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
+(N, n_l) for one direction, (P, N, n_l) for P directions (the direction axis first,
+as in the stacks of ``MLP.forward_layers``).
+"""
+
+import numpy as np
+
+from .._size import CHUNK_ELEMENTS
+
+from ..graph.numerics import kronecker_minus_softmax, softmax_jacobian
+
+__all__ = [
+    "forward_pass", "layer_derivatives", "backward", "output_block", "output_curvature",
+    "error_value", "gradient_values", "gradient_from_deltas", "sensitivities",
+    "input_jacobian_values", "param_jacobian_values", "hessian_vector_values",
+    "gauss_newton_values",
+]
+
+_CHUNK_ELEMENTS = CHUNK_ELEMENTS  # directional tensors are cut into sample chunks of this many floats
+
+
+def forward_pass(net, X, w):
+    """Pre-activations A[l] and values Z[l] for l = 0..L (A[0] is None, Z[0] = X): the network's one forward pass."""
+    return net.forward_layers(X, w)
+
+
+def layer_derivatives(net, A, Z, second=False):
+    """h_l'(A[l]) (and h_l''(A[l])) for every elementwise layer; None for softmax."""
+    first, seconds = [None], [None]
+    for l, act in enumerate(net.activations, start=1):
+        if not act.elementwise:
+            first.append(None)
+            seconds.append(None)
+            continue
+        first.append(act.derivative_numpy_az(A[l], Z[l]))
+        seconds.append(act.second_derivative_numpy_az(A[l], Z[l]) if second else None)
+    return first, seconds
+
+
+def error_value(net, loss, X, w, T):
+    """E = sum_n E_n (+ lam/2 ||w||^2 with the loss's weight decay), in the loss's stable form."""
+    A, Z = forward_pass(net, X, w)
+    value = loss.value(A[-1], Z[-1], T, w)
+    return complex(value) if np.iscomplexobj(value) else float(value)
+
+
+def _along(slope, like):
+    """h'(a) (N, n) broadcast against ``like``: (N, n), or (N, P, n) with a second axis."""
+    return slope if like.ndim == 2 else slope[:, None, :]
+
+
+def backward(net, top, dh, w):
+    """U[l] = h'(a^(l)) * (U[l+1] W^(l+1)) for l = L-1..1 from U[L] = top: the one backward pass.
+
+    ``top`` is (N, n_L), or (N, K, n_L) for K recursions at once (one per output k:
+    the sensitivities); rows are samples.
+
+    >>> import symnet
+    >>> net = symnet.MLP([1, 2, 1], hidden="tanh")            # W^(2) = [2, -3]
+    >>> w = np.array([1.0, 1.0, 0.0, 0.0, 2.0, -3.0, 0.0])
+    >>> A, Z = forward_pass(net, np.array([[0.0]]), w)       # a^(1) = 0: tanh'(0) = 1
+    >>> dh, _ = layer_derivatives(net, A, Z)
+    >>> backward(net, np.array([[1.0]]), dh, w)[1]          # 1 * (1 * W^(2))
+    array([[ 2., -3.]])
+    """
+    L = net.n_layers
+    U = [None] * (L + 1)
+    U[L] = top
+    for l in range(L - 1, 0, -1):
+        W_next, _ = net._layer_arrays(w, l + 1)
+        U[l] = _along(dh[l], top) * (U[l + 1] @ W_next)
+    return U
+
+
+def _deltas(net, loss, A, Z, T, dh, w):
+    """delta^(l) for l = 1..L: the loss's delta^(L), then delta^(l) = h'(a^(l)) * (delta^(l+1) W^(l+1))."""
+    L = net.n_layers
+    return backward(net, loss.delta(A[L], Z[L], T, dh[L]), dh, w)
+
+
+def gradient_values(net, loss, X, w, T):
+    """dE/dw (W,), summed over samples: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
+    A, Z = forward_pass(net, X, w)
+    dh, _ = layer_derivatives(net, A, Z)
+    gradient = gradient_from_deltas(net, _deltas(net, loss, A, Z, T, dh, w), Z)
+    if loss.weight_decay:  # E = sum_n E_n + lam/2 ||w||^2
+        gradient += loss.weight_decay * w
+    return gradient
+
+
+def gradient_from_deltas(net, deltas, Z):
+    """Assemble dE/dw (W,) from per-sample deltas: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
+    gradient = np.empty(net.n_params)
+    for l in range(1, net.n_layers + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        gradient[w_cols] = (deltas[l].T @ Z[l - 1]).ravel()
+        gradient[b_cols] = deltas[l].sum(axis=0)
+    return gradient
+
+
+def output_block(net, A, Y, dh, of="y"):
+    """d(out)_k/da_m^(L) (N, K, K) at the output layer: out = y, or a^(L) (the identity).
+
+    y: diag h'(a) for elementwise outputs, the softmax Jacobian y_k (delta_km - y_m)
+    otherwise (``numerics.softmax_jacobian``: its diagonal's 1 - y_k summed from the
+    other outputs, exact to rounding even when y_k ~ 1). A, Y, dh are (N, K).
+    """
+    N, K = Y.shape
+    if of == "a":
+        return np.broadcast_to(np.eye(K), (N, K, K))
+    if net.activations[-1].elementwise:
+        return dh[:, :, None] * np.eye(K)
+    return softmax_jacobian(Y)
+
+
+def output_curvature(net, Y, d2h, of="y"):
+    """d^2 out_k / da_m^(L) da_p^(L) (N, K, K, K): the output map's second-order block.
+
+    out = a^(L): 0. Elementwise outputs: h''(a_k) where k = m = p, else 0. Softmax: the
+    derivative of the Jacobian S_km = y_k (delta_km - y_m) along a_p,
+    d S_km / da_p = S_kp (delta_km - y_m) - y_k S_mp, both factors from the Jacobian
+    kernels of ``symnet.graph.numerics``.
+    """
+    N, K = Y.shape
+    if of == "a" or net.activations[-1].elementwise:
+        block = np.zeros((N, K, K, K))
+        if of == "y":
+            block[:, np.arange(K), np.arange(K), np.arange(K)] = d2h
+        return block
+    S, E = softmax_jacobian(Y), kronecker_minus_softmax(Y)
+    return S[:, :, None, :] * E[:, :, :, None] - Y[:, :, None, None] * S[:, None, :, :]
+
+
+def sensitivities(net, A, Z, dh, w, of="y"):
+    """G[l] = d out_k / da_j^(l) (N, K, n_l): the output block, then G[l] = h'(a^(l)) * (G[l+1] W^(l+1))."""
+    L = net.n_layers
+    return backward(net, output_block(net, A[L], Z[L], dh[L], of), dh, w)
+
+
+def input_jacobian_values(net, X, w):
+    """J (N, K, D) with J[n, k, i] = dy_k/dx_i = sum_j dy_k/da_j^(1) w_ji^(1)."""
+    A, Z = forward_pass(net, X, w)
+    dh, _ = layer_derivatives(net, A, Z)
+    G = sensitivities(net, A, Z, dh, w)
+    W1, _ = net._layer_arrays(w, 1)
+    return G[1] @ W1
+
+
+def param_jacobian_values(net, X, w, of="y"):
+    """(N, K, W): [n, k, p] = d y_k(x_n)/d w_p; columns in ``net.params`` order.
+
+    dy_k/dw_ji^(l) = (dy_k/da_j^(l)) z_i^(l-1) and dy_k/db_j^(l) = dy_k/da_j^(l).
+    """
+    A, Z = forward_pass(net, X, w)
+    dh, _ = layer_derivatives(net, A, Z)
+    G = sensitivities(net, A, Z, dh, w, of)
+    N, K = X.shape[0], net.sizes[-1]
+    jacobian = np.empty((N, K, net.n_params))
+    for l in range(1, net.n_layers + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        # Write the outer products straight into the result (a view), not via a temporary.
+        block = jacobian[:, :, w_cols].reshape(N, K, net.sizes[l], net.sizes[l - 1])
+        np.multiply(G[l][:, :, :, None], Z[l - 1][:, None, None, :], out=block)
+        jacobian[:, :, b_cols] = G[l]
+    return jacobian
+
+
+def _split_directions(net, V):
+    """Per layer, the weight part (..., n_l, n_{l-1}) and bias part (..., 1, n_l) of V."""
+    stack = V.shape[1:]  # () for one direction, (P,) for P
+    parts = [None]
+    for l in range(1, net.n_layers + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        # .T moves the direction axis of (n, P) first and leaves one direction (n,) as it is.
+        weights = V[w_cols].T.reshape(stack + (net.sizes[l], net.sizes[l - 1]))
+        parts.append((weights, V[b_cols].T[..., None, :]))
+    return parts
+
+
+def _loss_r_delta(loss, A, Y, T, dh, d2h, RA):
+    """R{delta^(L)} (..., N, K) from the loss, whose interface takes and gives (N, P, K)."""
+    if RA.ndim == 2:
+        return loss.r_delta(A, Y, T, dh, d2h, RA[:, None, :])[:, 0, :]
+    return loss.r_delta(A, Y, T, dh, d2h, RA.swapaxes(0, 1)).swapaxes(0, 1)
+
+
+def _hessian_vector_chunk(net, loss, X, w, T, V):
+    """Pearlmutter's R-operator: sum_n H_n V on one chunk of samples, V (W,) or (W, P).
+
+    R-terms are (N, n_l) for one direction and (P, N, n_l) for P, the direction axis
+    first like the stacks of ``MLP.forward_layers``: every line below is the same
+    matrix product for both (NumPy broadcasts over the leading axis), so one product
+    costs a few gradients and V = I gives the whole Hessian.
+    """
+    L = net.n_layers
+    A, Z = forward_pass(net, X, w)
+    dh, d2h = layer_derivatives(net, A, Z, second=True)
+    deltas = _deltas(net, loss, A, Z, T, dh, w)
+    directions = _split_directions(net, V)
+    weights = [None] + [net._layer_arrays(w, l)[0] for l in range(1, L + 1)]
+    # Forward: R{a^(l)} = R{z^(l-1)} W^(l)T + z^(l-1) V_W^(l)T + V_b^(l);  R{z} = h'(a) R{a}.
+    RA, RZ = [None] * (L + 1), [None] * (L + 1)  # R{z^(0)} = R{x} = 0: no term at l = 1
+    for l in range(1, L + 1):
+        VW, Vb = directions[l]
+        RA[l] = Z[l - 1] @ VW.swapaxes(-1, -2) + Vb
+        if l > 1:
+            RA[l] += RZ[l - 1] @ weights[l].T
+        if l < L:
+            RZ[l] = dh[l] * RA[l]
+    # Backward: R{delta^(L)} from the loss, then
+    # R{delta^(l)} = h''(a) R{a} (delta^(l+1) W) + h'(a) (R{delta^(l+1)} W + delta^(l+1) V_W).
+    RD = [None] * (L + 1)
+    RD[L] = _loss_r_delta(loss, A[L], Z[L], T, dh[L], d2h[L], RA[L])
+    for l in range(L - 1, 0, -1):
+        VW_next, _ = directions[l + 1]
+        RD[l] = (d2h[l] * (deltas[l + 1] @ weights[l + 1]) * RA[l]
+                 + dh[l] * (RD[l + 1] @ weights[l + 1] + deltas[l + 1] @ VW_next))
+    # R{dE/dW^(l)} = sum_n R{delta} z^T + delta R{z}^T;  R{dE/db^(l)} = sum_n R{delta}.
+    stack = V.shape[1:]
+    result = np.empty(V.shape)
+    for l in range(1, L + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        block = RD[l].swapaxes(-1, -2) @ Z[l - 1]  # (..., n_l, n_{l-1})
+        if l > 1:
+            block += deltas[l].T @ RZ[l - 1]
+        result[w_cols] = block.reshape(stack + (-1,)).T  # back to (W,) or (W, P)
+        result[b_cols] = RD[l].sum(axis=-2).T
+    return result
+
+
+def _chunks(net, n_samples, n_directions):
+    width = max(net.sizes) * max(n_directions, 1)
+    size = max(1, _CHUNK_ELEMENTS // width)
+    return [slice(start, min(start + size, n_samples)) for start in range(0, n_samples, size)]
+
+
+def hessian_vector_values(net, loss, X, w, T, V):
+    """sum_n H_n V, (W,) for one direction V (W,) or (W, P) for P; O(W) per sample and direction.
+
+    The one matrix-level R-operator (no H is formed): ``hessian`` evaluates it with
+    V = I, ``hessian_vector_product`` along v, the residual term on the pseudo-error.
+    """
+    total = np.zeros(V.shape)
+    for part in _chunks(net, X.shape[0], V.shape[1] if V.ndim == 2 else 1):
+        total += _hessian_vector_chunk(net, loss, X[part], w, T[part], V)
+    if loss.weight_decay:  # the Hessian of lam/2 ||w||^2 is lam I
+        total += loss.weight_decay * V
+    return total
+
+
+def gauss_newton_values(net, loss, X, w, T):
+    """sum_n B_n^T Lambda_n B_n (W, W); B = dy/dw for sse, da^(L)/dw for cross-entropy."""
+    total = np.zeros((net.n_params, net.n_params))
+    for part in _chunks(net, X.shape[0], net.sizes[-1] * net.n_params // max(net.sizes)):
+        B = param_jacobian_values(net, X[part], w, of=loss.jacobian_of)
+        A, Z = forward_pass(net, X[part], w)
+        weights = loss.gauss_newton_weights(Z[-1], T[part], A[-1])
+        total += np.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
+    if loss.weight_decay:  # lam/2 ||w||^2 is quadratic: its Gauss-Newton term is lam I
+        total += loss.weight_decay * np.eye(net.n_params)
+    return total

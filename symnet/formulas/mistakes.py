@@ -1,0 +1,324 @@
+"""Hints for wrong backprop formulas, made by mutating the correct derivation.
+
+Instead of a hand-written rule per mistake, symnet re-runs the backward recursion
+with one deliberate mistake at a time (a ``Mistake``) and asks which of these
+mutants equals the learner's formula. The mistakes are the common ones:
+
+* a missing factor h'(a_j^(l)) in one layer (or an extra one where it cancels:
+  cross-entropy with logistic outputs);
+* the activation in place of its derivative: z_j^(l) = h(a_j^(l)) where
+  h'(a_j^(l)) belongs (z for 1 - z^2, or z for z(1 - z));
+* a transposed weight index, w_jk^(l+1) for w_kj^(l+1) in the sum, or the entry of
+  w_ij instead of w_ji;
+* the wrong input: x_2 (or z_m^(l-1)) where the weight w_ji^(l) carries x_1;
+* the sign of (y - t);
+* the sum over the next layer dropped, keeping a single term;
+* softmax without its cross terms (only the diagonal of dy_k/da_m);
+* in the Hessian, the Gauss-Newton term alone (the residual term forgotten);
+
+each also combined with a stray factor 2, 1/2 or -1 (checked by ``symnet.verify``).
+Mutants are written in the forward quantities a_j^(l), z_j^(l), y_k, x_i, w, b, t,
+and only the entry asked for is derived (the recursion is followed lazily), so a
+hint for one entry of a large network costs one path through it.
+
+Examples
+--------
+>>> import symnet
+>>> net = symnet.MLP([1, 1, 1], hidden="tanh")
+>>> for mistake, expression in mutants(net, "sse", ("gradient", "w_11^(1)"))[:3]:
+...     print(mistake.key, "|", expression)
+correct | w_11^(2)*x_1*(1 - z_1^(1)**2)*(-t_1 + y_1)
+drop_h_1 | w_11^(2)*x_1*(-t_1 + y_1)
+h_for_derivative_1 | w_11^(2)*x_1*z_1^(1)*(-t_1 + y_1)
+"""
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..graph import symbols as sym
+from ._notation import plain
+from ..derive.first_order import backward_recursion, hidden_derivative, output_block
+from ..graph.losses import get_loss
+
+__all__ = ["Mistake", "mutants"]
+
+MAX_KEEP_UNITS = 16   # "kept one term of the sum" is tried for layers up to this width
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One deliberate mistake in the backward recursion, and the hint it stands for."""
+
+    key: str
+    text: str
+    drop_h: int = 0             # layer whose h'(a) factor is dropped (0: none)
+    h_for_derivative: int = 0   # layer whose h'(a) is replaced by h(a) itself (z or y)
+    extra_h: bool = False       # an h'(a^(L)) factor where the canonical pair cancels it
+    transpose: bool = False     # w_jk^(l+1) for w_kj^(l+1) in the backward sum
+    flip: bool = False          # (t - y) for (y - t)
+    keep: tuple = ()            # (l, k): of the sum over layer l+1 only the term k
+    diagonal: bool = False      # softmax without cross terms
+    swap_entry: bool = False    # the entry of w_ij^(l) instead of w_ji^(l) (J_ik for J_ki)
+    input_index: int = 0        # the input factor z_m^(l-1) (x_m) for the weight's z_i^(l-1)
+
+
+CORRECT = Mistake("correct", "no mistake")
+_OUT_OF_RANGE = sp.Dummy("out_of_range")
+
+
+class _Invalid(Exception):
+    """A mistake that cannot be made here (e.g. a transposed index out of range)."""
+
+
+def _h_mistakes(net, loss):
+    found = []
+    L = net.n_layers
+    sse_output = loss is None or loss.name == "sse"
+    for l in range(1, L + 1):
+        act = net.activations[l - 1]
+        if not act.elementwise or act.name == "linear":
+            continue
+        where = "the output layer" if l == L else f"layer {l}"
+        derivative = f"{act.name}'(a) = {plain(act.derivative)}"
+        found.append(Mistake(f"drop_h_{l}", f"the factor h'(a_j^({l})) of {where} is "
+                             f"missing ({derivative})", drop_h=l))
+        if l < L or sse_output:
+            value = f"z_j^({l})" if l < L else "y_k"
+            found.append(Mistake(
+                f"h_for_derivative_{l}", f"the activation {value} = h(a^({l})) stands where "
+                f"its derivative h'(a^({l})) belongs, in {where} ({derivative})",
+                h_for_derivative=l))
+    return found
+
+
+def _mistakes(net, loss, target):
+    kind = target[0]
+    L = net.n_layers
+    found = [CORRECT] + _h_mistakes(net, loss)
+    canonical = loss is not None and loss.name == "cross_entropy"
+    if canonical and net.activations[-1].name == "sigmoid":
+        found.append(Mistake("extra_h", "an extra factor h'(a^(L)) = y(1 - y): with cross-entropy "
+                             "and logistic outputs it cancels, delta_k^(L) = y_k - t_k",
+                             extra_h=True))
+    if loss is not None and kind != "hessian":
+        found.append(Mistake("flip_sign", "the sign of (y - t) is flipped: delta_k^(L) = "
+                             "dE/da_k^(L) starts from y_k - t_k, not t_k - y_k", flip=True))
+    if not net.activations[-1].elementwise:
+        found.append(Mistake("diagonal", "softmax couples its outputs: dy_k/da_m^(L) = "
+                             "y_k (delta_km - y_m) has cross terms m != k; your formula keeps "
+                             "only the diagonal y_k (1 - y_k)", diagonal=True))
+    if L > 1:
+        found.append(Mistake("transpose", "a weight index is transposed: the backward sum "
+                             "uses w_kj^(l+1) (from unit j to unit k), not w_jk", transpose=True))
+    for l in range(1, L):
+        if 1 < net.sizes[l + 1] <= MAX_KEEP_UNITS:
+            found.extend(Mistake(
+                f"keep_{l}_{k}", f"the sum over the units of layer {l + 1} is missing: "
+                f"delta_j^({l}) = h'(a_j^({l})) sum_k w_kj^({l + 1}) delta_k^({l + 1}) has a "
+                f"term for every k; your formula keeps only k = {k}", keep=(l, k))
+                for k in range(1, net.sizes[l + 1] + 1))
+    if kind == "input_jacobian" and 1 < net.sizes[1] <= MAX_KEEP_UNITS:
+        found.extend(Mistake(f"keep_0_{j}", "the sum over the units of layer 1 is missing: "
+                             "J_ki = sum_j w_ji^(1) dy_k/da_j^(1) has a term for every j; your "
+                             f"formula keeps only j = {j}", keep=(0, j))
+                     for j in range(1, net.sizes[1] + 1))
+    found.append(Mistake("swap_entry", "this is the entry of the transposed weight: w_ji^(l) "
+                         "goes from unit i of layer l-1 to unit j of layer l", swap_entry=True))
+    found.extend(_input_mistakes(net, target))
+    return found
+
+
+def _input_mistakes(net, target):
+    """x_m (z_m^(l-1)) where the entry needs x_i: the factor of the wrong input."""
+    kind = target[0]
+    if kind in ("gradient", "param_jacobian"):
+        l, j, i = _parameter(net, target[-1])
+        if i is None:
+            return []
+        right = net.layer_values(l - 1)[i]
+        return [Mistake(f"wrong_input_{m + 1}", f"the input factor is {wrong} but "
+                        f"{target[-1]} carries {right}: dE/dw_ji^(l) = delta_j^(l) z_i^(l-1), "
+                        "with i the weight's second index (the unit it comes from)",
+                        input_index=m + 1)
+                for m, wrong in enumerate(net.layer_values(l - 1)) if m != i]
+    if kind == "input_jacobian":
+        k, i = target[1:]
+        return [Mistake(f"wrong_input_{m}", f"this is dy_{k}/dx_{m}, not dy_{k}/dx_{i}: "
+                        f"J_ki = sum_j w_ji^(1) dy_k/da_j^(1) uses the weights from x_{i}",
+                        input_index=m)
+                for m in range(1, net.sizes[0] + 1) if m != i]
+    return []
+
+
+class _Recursion:
+    """The backward recursion with one mistake, followed only as far as an entry needs."""
+
+    def __init__(self, net, loss, mistake):
+        self.net, self.loss, self.mistake = net, loss, mistake
+        self._deltas = self._rows = None
+
+    def h_prime(self, net, layer, j):
+        if self.mistake.drop_h == layer:
+            return 1
+        if self.mistake.h_for_derivative == layer:
+            return net.layer_values(layer)[j]
+        return hidden_derivative(net, layer, j)
+
+    def backward_sum(self, net, layer, j, upper):
+        """sum_k w_kj^(l+1) upper_k with the mistake's transposition and dropped terms."""
+        W = net.weights[layer]  # W^(l+1)
+        terms = []
+        for k in range(net.sizes[layer + 1]):
+            if self.mistake.keep and self.mistake.keep[0] == layer and self.mistake.keep[1] != k + 1:
+                continue
+            if self.mistake.transpose:
+                # w_jk may not exist; the mutant is then dropped if the entry uses this unit
+                weight = W[j, k] if j < W.shape[0] and k < W.shape[1] else _OUT_OF_RANGE
+            else:
+                weight = W[k, j]
+            terms.append(weight * upper[k])
+        return sp.Add(*terms)
+
+    def _backward(self, top):
+        """symnet's one backward recursion, with this mistake planted in it (values inline)."""
+        return backward_recursion(self.net, top, None, {}, h_prime=self.h_prime,
+                                  back=self.backward_sum)
+
+    def output_deltas(self):
+        net, loss, mistake = self.net, self.loss, self.mistake
+        L = net.n_layers
+        y, t = net.layer_values(L), net.targets
+        deltas = list(loss.output_deltas(net))
+        if mistake.drop_h == L:
+            deltas = [yk - tk for yk, tk in zip(y, t)]
+        if mistake.h_for_derivative == L:
+            deltas = [(yk - tk) * yk for yk, tk in zip(y, t)]
+        if mistake.extra_h:
+            deltas = [d * yk * (1 - yk) for d, yk in zip(deltas, y)]
+        if mistake.diagonal:  # dE/dy_k times dy_k/da_k only
+            dE_dy = [sp.diff(loss.per_sample(net), yk) for yk in y]
+            deltas = [g * yk * (1 - yk) for g, yk in zip(dE_dy, y)]
+        return [-d for d in deltas] if mistake.flip else deltas
+
+    def output_block(self):
+        """dy_k/da_m^(L) with the mistake made."""
+        net, mistake, L = self.net, self.mistake, self.net.n_layers
+        block = output_block(net)
+        if mistake.drop_h == L:
+            block = sp.eye(net.sizes[-1])
+        if mistake.h_for_derivative == L and net.activations[-1].elementwise:
+            block = sp.diag(*net.layer_values(L))
+        if mistake.diagonal:
+            block = sp.diag(*[yk * (1 - yk) for yk in net.layer_values(L)])
+        return block
+
+    def delta(self, layer, j):
+        """delta_j^(l) (0-based j) with the mistake made."""
+        if self._deltas is None:
+            self._deltas = self._backward([self.output_deltas()])
+        return self._deltas[layer][0][j]
+
+    def sensitivity(self, layer, k, j):
+        """dy_k/da_j^(l) (0-based k, j) with the mistake made."""
+        if self._rows is None:
+            self._rows = self._backward(self.output_block().tolist())
+        return self._rows[layer][k][j]
+
+
+def _parameter(net, name):
+    """(layer, j, i or None) of a parameter name such as 'w_21^(2)' or 'b_1^(1)'."""
+    l, _, j, i = net.param_location(net.param_index(name))
+    return l, j, i
+
+
+def _swapped(net, name):
+    l, j, i = _parameter(net, name)
+    if i is None or i == j or j >= net.sizes[l - 1] or i >= net.sizes[l]:
+        raise _Invalid
+    return sym.weight(l, i + 1, j + 1).name
+
+
+def _entry(net, loss, target, mistake):
+    kind, *fields = target
+    recursion = _Recursion(net, loss, mistake)
+    if kind in ("gradient", "param_jacobian"):
+        name = fields[-1]
+        if mistake.swap_entry:
+            name = _swapped(net, name)
+        l, j, i = _parameter(net, name)
+        if mistake.input_index:
+            i = mistake.input_index - 1
+        z = net.layer_values(l - 1)[i] if i is not None else 1
+        if kind == "gradient":
+            return recursion.delta(l, j) * z
+        return recursion.sensitivity(l, fields[0] - 1, j) * z
+    if kind == "delta":
+        l, j = fields
+        return recursion.delta(l, j - 1)
+    if kind == "input_jacobian":
+        k, i = fields
+        if mistake.swap_entry:
+            if i == k or i > net.sizes[-1] or k > net.sizes[0]:
+                raise _Invalid
+            k, i = i, k
+        if mistake.input_index:
+            i = mistake.input_index
+        W = net.weights[0]
+        return sp.Add(*[W[j, i - 1] * recursion.sensitivity(1, k - 1, j)
+                        for j in range(net.sizes[1])
+                        if not (mistake.keep and mistake.keep[0] == 0 and mistake.keep[1] != j + 1)])
+    if kind == "sensitivity":
+        k, l, j = fields
+        return recursion.sensitivity(l, k - 1, j - 1)
+    raise _Invalid
+
+
+def mutants(net, loss, target, reference=None):
+    """[(Mistake, expression)] for a target entry; the first is the correct formula.
+
+    ``target`` is a tuple: ``("gradient", "w_21^(1)")``, ``("delta", l, j)``,
+    ``("input_jacobian", k, i)``, ``("param_jacobian", k, "b_1^(2)")``,
+    ``("sensitivity", k, l, j)`` or ``("hessian", p, q)``. Mistakes that cannot
+    be made for this entry are left out. Mutants of the Hessian are the
+    Gauss-Newton term alone (the exact entry with every residual y - t set to 0);
+    ``reference``, the exact entry in forward quantities, saves deriving it again.
+    """
+    loss = get_loss(loss, net) if loss is not None else None
+    if target[0] == "hessian":
+        if reference is None:
+            from ._targets import reference as derive
+            found = derive(net, loss, target)
+            reference = _resolved(found.entry, found.definitions)
+        return _hessian_mutants(net, reference)
+    found = []
+    for mistake in _mistakes(net, loss, target):
+        try:
+            expression = sp.sympify(_entry(net, loss, target, mistake), strict=True)
+        except _Invalid:
+            continue
+        if expression.has(_OUT_OF_RANGE):
+            continue
+        if found and expression == found[0][1]:
+            continue  # the mistake changes nothing here (a 1 x 1 weight matrix, say)
+        found.append((mistake, expression))
+    return found
+
+
+def _resolved(named, definitions):
+    """A named entry with its intermediates (deltas, ...) replaced by their definitions."""
+    for _ in range(len(definitions) + 1):
+        resolved = named.xreplace(definitions)
+        if resolved == named:
+            break
+        named = resolved
+    return named
+
+
+def _hessian_mutants(net, exact):
+    # The Hessian is B^T Lambda B + sum_k (y_k - t_k) (second derivatives): with t = y the
+    # residual term vanishes and the Gauss-Newton term is left, without deriving it again.
+    gauss_newton = exact.xreplace(dict(zip(net.targets, net.layer_values(net.n_layers))))
+    return [(CORRECT, exact), (Mistake(
+        "gauss_newton", "this is the Gauss-Newton term alone: the exact Hessian adds the "
+        "residual term sum_k (y_k - t_k) d^2 y_k / dw dw (zero only where y = t)"), gauss_newton)]

@@ -1,0 +1,186 @@
+"""The damped second-order loop of ``fit``: Levenberg-Marquardt and damped Newton.
+
+Each iteration builds one system (A + mu D^2) p = -g at the current weights (one new
+J, Gauss-Newton matrix or H) and tries steps with Nielsen's damping until one lowers
+E; every trial is recorded as a ``Trial``. The stopping tests are MINPACK's (see
+``symnet.train``). For lm with sum-of-squares error the velocity v (the
+Levenberg-Marquardt step) gets the geodesic acceleration of Transtrum & Sethna
+("Improvements to the Levenberg-Marquardt algorithm for nonlinear least-squares
+minimization", 2012):
+
+    a = -(J^T J + mu D^2)^-1 J^T r_vv,   r_vv = d^2 y(w + t v) / dt^2 at t = 0,
+    p = v + a / 2 when 2 ||D a|| <= ACCELERATION_LIMIT ||D v||, else p = v,
+
+the second-order correction that bends the step along the curved valley of E, so
+that fewer Jacobians are needed to follow it. Where the correction is not small (far
+from a minimum, where the quadratic picture fails) the plain step is tried instead:
+Transtrum & Sethna reject such a step and raise mu, which here made the first steps
+short and led some starts into poor minima. r_vv is exact (a forward pass of second
+directional derivatives, ``output_second_directional``), not a finite difference, so
+it stays accurate for the tiny steps near a minimum.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..compiled import matrix_form as engine
+from .optimizers import DampedSystem, NielsenDamping
+
+ACCELERATION_LIMIT = 0.75   # Transtrum & Sethna's alpha (GSL's avmax)
+
+
+class Trial(NamedTuple):
+    """One trial step of newton or lm: the damping tried, E there, rho, and the verdict."""
+
+    iteration: int        # the iteration this trial belongs to (1 = the first step)
+    mu: float             # damping of the system (A + mu D^2) p = -g
+    loss: float           # E at w + p (nan if not evaluated: newton's H + mu c I indefinite)
+    gain: float           # rho = (E - E(w + p)) / predicted reduction
+    accepted: bool
+    acceleration: float = np.nan   # 2 ||D a|| / ||D v||; a was added when <= 0.75 (lm, sse)
+
+
+def output_second_directional(net, X, w, v):
+    """r_vv = d^2 y(x_n; w + t v) / dt^2 at t = 0, shape (N, K), by a forward recursion.
+
+    With dot = d/dt: a^(l) = W^(l) z^(l-1) + b^(l) gives
+    a_dot = W z_dot + V z + v_b and a_ddot = W z_ddot + 2 V z_dot (V, v_b the parts of
+    v for layer l), and z = h(a) gives z_dot = h'(a) a_dot, z_ddot = h''(a) a_dot^2 +
+    h'(a) a_ddot; for a softmax layer z_dot = z (a_dot - <z, a_dot>) and
+    z_ddot = z_dot (a_dot - <z, a_dot>) + z (a_ddot - <z_dot, a_dot> - <z, a_ddot>).
+
+    Examples
+    --------
+    >>> import symnet
+    >>> net = symnet.MLP([1, 1, 1], hidden="tanh")      # y = w2 tanh(w1 x + b1) + b2
+    >>> w, v = np.array([0.5, 0.0, 2.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0])
+    >>> # d^2/dt^2 of 2 tanh((0.5 + t) x) = 2 x^2 tanh''(0.5 x) = -4 x^2 tanh (1 - tanh^2)
+    >>> x = 1.0; t = np.tanh(0.5 * x)
+    >>> bool(np.isclose(output_second_directional(net, [[x]], w, v)[0, 0], -4 * t * (1 - t ** 2)))
+    True
+    """
+    X = np.asarray(X, dtype=float)
+    A, Z = engine.forward_pass(net, X, w)
+    dh, d2h = engine.layer_derivatives(net, A, Z, second=True)
+    z_dot, z_ddot = np.zeros_like(X), np.zeros_like(X)
+    for l in range(1, net.n_layers + 1):
+        W, _ = net._layer_arrays(w, l)
+        V, v_b = net._layer_arrays(v, l)
+        a_dot = z_dot @ W.T + Z[l - 1] @ V.T + v_b
+        a_ddot = z_ddot @ W.T + 2 * z_dot @ V.T
+        if dh[l] is not None:
+            z_dot, z_ddot = dh[l] * a_dot, d2h[l] * a_dot ** 2 + dh[l] * a_ddot
+        else:  # softmax
+            z = Z[l]
+            centred = a_dot - np.sum(z * a_dot, axis=1, keepdims=True)
+            z_dot_new = z * centred
+            z_ddot = z_dot_new * centred + z * (
+                a_ddot - np.sum(z_dot_new * a_dot, axis=1, keepdims=True)
+                - np.sum(z * a_ddot, axis=1, keepdims=True))
+            z_dot = z_dot_new
+    return z_ddot
+
+
+def _running_max(scale, diagonal):
+    """MINPACK's scaling: D^2 = max over the run of diag(A), with 1 where it is still 0."""
+    scale = np.maximum(scale, diagonal)
+    return np.where(scale > 0, scale, 1.0)
+
+
+def _cosine(g, columns, ee):
+    """MINPACK's gtol measure max_j |J_j^T e| / (||J_j|| ||e||) (0 when e = 0)."""
+    if ee == 0:
+        return 0.0
+    used = columns > 0
+    return float(np.max(np.abs(g[used]) / np.sqrt(columns[used] * ee), initial=0.0))
+
+
+def build_system(problem, w, method, g, scale):
+    """(DampedSystem, new scale, gtol measure or None) at w; scale = running max of D^2."""
+    problem.counts["curvature"] += 1
+    net, X, T = problem.net, problem.X, problem.T
+    W = net.n_params
+    if method == "newton":
+        H = engine.hessian_vector_values(net, problem.loss, X, w, T, np.eye(W))
+        c = max(scale[0], np.max(np.abs(np.diag(H))), np.finfo(float).tiny)
+        scale = np.full(W, c)
+        return DampedSystem(np.sqrt(scale), curvature=H, gradient=g), scale, None
+    if problem.loss.name != "sse" or problem.loss.weight_decay:  # J, e: sse without decay only
+        G = engine.gauss_newton_values(net, problem.loss, X, w, T)
+        scale = _running_max(scale, np.diag(G))
+        return DampedSystem(np.sqrt(scale), curvature=G, gradient=g), scale, None
+    J = engine.param_jacobian_values(net, X, w).reshape(-1, W)
+    e = (net.forward(X, w) - T).ravel()
+    columns = np.sum(J ** 2, axis=0)
+    scale = _running_max(scale, columns)
+    return (DampedSystem(np.sqrt(scale), jacobian=J, residuals=e), scale,
+            _cosine(J.T @ e, columns, e @ e))
+
+
+def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
+    """Marquardt-Nielsen iterations; (weights, message, reason), reason None at max_iter."""
+    net, eps = problem.net, np.finfo(float).eps
+    geodesic = (options.get("geodesic", False) and problem.loss.name == "sse"
+                and not problem.loss.weight_decay)
+    damping = NielsenDamping(options["mu"])
+    scale = np.zeros(net.n_params)
+    for iteration in range(1, max_iter + 1):
+        if recorder.grad_norm[-1] <= grad_tol:
+            return w, None, None
+        system, scale, cosine = build_system(problem, w, method, g, scale)
+        if cosine is not None and cosine <= options["gtol"]:
+            return w, (f"gtol: max_j |cos(e, J_j)| = {cosine:.3g} <= gtol = "
+                       f"{options['gtol']:g} (e is orthogonal to the columns of J)"), "gtol"
+        while True:
+            mu = damping.mu
+            if method == "newton" and not system.positive_definite(mu):
+                recorder.trials.append(Trial(iteration, mu, np.nan, np.nan, False))
+                damping.update(-np.inf)  # H + mu c I is indefinite: damp more, as a rejection
+                continue
+            p, predicted = system.solve(mu)
+            scaled, size = np.linalg.norm(system.d * p), np.linalg.norm(system.d * w)
+            if scaled <= max(options["xtol"], eps) * (size + options["xtol"]):
+                return w, (f"xtol: the scaled step ||D p|| = {scaled:.3g} <= xtol "
+                           f"(||D w|| + xtol) with xtol = {max(options['xtol'], eps):g}: the "
+                           "weights have settled"), "xtol"
+            ratio = np.nan
+            if geodesic:
+                ratio, a = _acceleration(problem, system, w, p, mu, scaled)
+                if ratio <= ACCELERATION_LIMIT:  # else the correction is not small: plain step
+                    p = p + a / 2
+            E_trial = problem.value(w + p)
+            actual = E - E_trial
+            gain = actual / predicted if predicted > 0 else -np.inf
+            accepted = damping.update(gain)
+            recorder.trials.append(Trial(iteration, mu, float(E_trial), float(gain), accepted,
+                                         ratio))
+            E_before = E
+            if accepted:
+                w, E, g = _accept(problem, recorder, w, w + p, E_trial, mu)
+            tol = max(options["ftol"], eps)
+            if abs(actual) <= tol * E_before and predicted <= tol * E_before and gain <= 2:
+                return w, (f"ftol: the actual and predicted reductions of E, {actual:.3g} and "
+                           f"{predicted:.3g}, are both <= ftol E with ftol = {tol:g}"), "ftol"
+            if accepted:
+                break
+    return w, None, None
+
+
+def _acceleration(problem, system, w, v, mu, scaled):
+    """(2 ||D a|| / ||D v||, a) for the velocity v; (nan, None) when r_vv overflows."""
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            r_vv = output_second_directional(problem.net, problem.X, w, v).ravel()
+            a = system.solve_residuals(mu, r_vv)
+            return float(2 * np.linalg.norm(system.d * a) / scaled), a
+        except FloatingPointError:  # a huge trial step: take it plain, E will judge it
+            return np.nan, None
+
+
+def _accept(problem, recorder, w, w_new, E_new, mu):
+    """Record an accepted step; (new weights, E, gradient)."""
+    g_new = problem.gradient(w_new)
+    norm, layers = problem.norms(g_new)
+    recorder.add(w, w_new, E_new, norm, layers, mu)
+    return w_new, E_new, g_new
