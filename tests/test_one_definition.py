@@ -202,19 +202,30 @@ HUBER_VERIFY = ("verify decides a formula with Piecewise at points with interval
                 "its certifier (symnet.formulas._certify) has no rule for Piecewise yet")
 
 
+def _known_gap(problem, check):
+    """Run ``check``; for Huber (a known gap) a failure is an xfail and a success a failure."""
+    if problem.kind != "huber":
+        return check()
+    try:
+        check()
+    except Exception:
+        pytest.xfail(HUBER_VERIFY)
+    pytest.fail("verify now decides Huber entries: remove the known-gap wrapper")
+
+
 def test_verify_one_entry(problem):
-    if problem.kind == "huber":
-        pytest.skip(HUBER_VERIFY)
-    right, _ = _delta_formulas(problem)
-    result = symnet.verify(right, "delta_1^(2)", net=problem.net, loss=problem.loss)
-    assert result.equal and result.proven
+    def check():
+        right, _ = _delta_formulas(problem)
+        result = symnet.verify(right, "delta_1^(2)", net=problem.net, loss=problem.loss)
+        assert result.equal and result.proven
+    _known_gap(problem, check)
 
 
 def test_verify_refuses_a_wrong_entry(problem):
-    if problem.kind == "huber":
-        pytest.skip(HUBER_VERIFY)
-    _, wrong = _delta_formulas(problem)
-    assert not symnet.verify(wrong, "delta_1^(2)", net=problem.net, loss=problem.loss).equal
+    def check():
+        _, wrong = _delta_formulas(problem)
+        assert not symnet.verify(wrong, "delta_1^(2)", net=problem.net, loss=problem.loss).equal
+    _known_gap(problem, check)
 
 
 def test_fit_a_few_steps(problem):

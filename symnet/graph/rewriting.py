@@ -263,7 +263,7 @@ def tidy(expression):
     >>> tidy(sp.diff(sp.log(sp.cosh(x)), x))
     tanh(x)
     """
-    return _apply_function_rewrites(sp.sympify(expression), before_sums=True)
+    return _apply_function_rewrites(sp.sympify(expression, strict=True), before_sums=True)
 
 
 def stable_form(expression, targets=()):
@@ -291,7 +291,7 @@ def stable_form(expression, targets=()):
                     terms, changed = new, True
         return sp.Add(*terms)
 
-    expression = _apply_function_rewrites(sp.sympify(expression), before_sums=True)
+    expression = _apply_function_rewrites(sp.sympify(expression, strict=True), before_sums=True)
     expression = expression.replace(lambda e: e.is_Add, rewrite)
     return _apply_function_rewrites(expression, before_sums=False)
 
@@ -357,7 +357,7 @@ def compile_named(net, definitions, entries):
         value = value.xreplace(forms)
         arguments = sorted(value.free_symbols, key=lambda s: s.name)
         steps.append((name, arguments, stable_lambdify(arguments, value, net.targets)))
-    entries = [sp.sympify(e).xreplace(forms) for e in entries]
+    entries = [sp.sympify(e, strict=True).xreplace(forms) for e in entries]
     entry_arguments = sorted(set().union(*[e.free_symbols for e in entries]),
                              key=lambda s: s.name)
     entry_function = stable_lambdify(entry_arguments, entries, net.targets, cse=True)
