@@ -15,6 +15,18 @@ The cases mirror benchmarks/bench_core.py: nets [3,4,2], [8,16,4], [8,16,16,4], 
 the exact hessian (only for W <= 212, its derivation is slow); N = 10,000 samples (1,000 for the
 Hessian). Only public API present in both versions is used.
 
+Then the cases the sse table does not reach (``--only extra`` runs just these), timed like eval:
+
+    softmax-CE hessian / gauss_newton  ``symnet.hessian(net, "cross_entropy"[, "gauss_newton"])``
+             on [8,16,4] with softmax outputs (exact: the loss's R{delta^(L)} inside the
+             R-operator; Gauss-Newton: its Lambda_n), N = 1,000; softmax-CE hvp
+             ``hessian_vector_product(...).evaluate(X, w, T, v)`` on [8,16,10], one v;
+    r_delta K=4, K=10  ``Loss.r_delta`` of softmax cross-entropy at N = 10,000, P = 8
+             directions; gauss_newton_weights K=4, K=10 ``Loss.gauss_newton_weights`` there;
+    check hessian error  ``symnet.check(H, X, w, T, hessian_from="error")`` of the exact sse
+             Hessian of [3,4,2] at N = 20 (four-point second differences of E: E at 2,808
+             perturbed points).
+
     derive   median time of ``symnet.<derivation>(net, ...)`` on a freshly built network with
              SymPy's cache cleared (the network's construction is not timed);
     eval     median time per ``.evaluate`` call at N samples, after one warm-up call; a timing
@@ -30,6 +42,7 @@ Usage:
     python benchmarks/bench_release.py --quick          # CI smoke run: tiny sizes, 3 pairs
     python benchmarks/bench_release.py --repeat 11      # more pairs
     python benchmarks/bench_release.py --self           # working tree vs itself: the noise floor
+    python benchmarks/bench_release.py --only extra     # only the softmax-CE and check cases
 
 It reports and does not gate on timings: it exits 0 whatever the ratios, 1 if a case fails or the
 versions' results differ, 2 if the old revision cannot be exported or imported.
@@ -37,6 +50,7 @@ versions' results differ, 2 if the old revision cannot be exported or imported.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -56,6 +70,12 @@ DERIVE_BUDGET_S = 40.0      # after 3 pairs, stop deriving once the pairs took t
 N_CHECK = 64                # samples on which the two versions' results are compared
 FULL = dict(archs=ARCHS, n=10_000, n_hess=1_000, hess_max_w=212, repeat=7)
 QUICK = dict(archs=ARCHS[:2], n=1_000, n_hess=100, hess_max_w=26, repeat=3)
+# (name, arch): the cases beyond the sse table, built by ``extra_case`` in the worker.
+EXTRA = [("softmax-CE hessian", [8, 16, 4]), ("softmax-CE gauss_newton", [8, 16, 4]),
+         ("softmax-CE hvp", [8, 16, 10]),
+         ("r_delta K=4", [3, 5, 4]), ("r_delta K=10", [3, 5, 10]),
+         ("gauss_newton_weights K=4", [3, 5, 4]), ("gauss_newton_weights K=10", [3, 5, 10]),
+         ("check hessian error", [3, 4, 2])]
 
 
 def n_params(sizes):
@@ -75,8 +95,46 @@ def worker():
     state = {}
 
     def evaluate(X, T):
+        if "call" in state:                        # an extra case: its own callable
+            return state["call"]()
         d, w, loss_based = state["d"], state["w"], state["deriv"] in ("gradient", "hessian")
         return d.evaluate(X, w, T) if loss_based else d.evaluate(X, w)
+
+    def extra_case(name, arch):
+        """The callable timed for the extra case ``name`` (same data in both versions)."""
+        rng = np.random.default_rng(0)
+        if name.startswith("softmax-CE"):
+            net = symnet.MLP(arch, hidden="tanh", output="softmax")
+            w = 0.3 * rng.normal(size=n_params(arch))
+            X = rng.normal(size=(1_000, arch[0]))
+            T = np.eye(arch[-1])[rng.integers(0, arch[-1], 1_000)]
+            if name.endswith("hvp"):                   # one direction: R{delta^(L)} with P = 1
+                hvp, v = symnet.hessian_vector_product(net, "cross_entropy"), rng.normal(
+                    size=n_params(arch))
+                return lambda: hvp.evaluate(X, w, T, v)
+            H = symnet.hessian(net, "cross_entropy",
+                               "gauss_newton" if name.endswith("gauss_newton") else None)
+            return lambda: H.evaluate(X, w, T)
+        if name.startswith("check"):
+            net = symnet.MLP(arch, hidden="tanh", output="linear")
+            H = symnet.hessian(net, "sse")
+            w = 0.3 * rng.normal(size=n_params(arch))
+            X, T = rng.normal(size=(20, arch[0])), rng.normal(size=(20, arch[-1]))
+            return lambda: symnet.check(H, X, w, T, hessian_from="error").numeric
+        net = symnet.MLP(arch, hidden="tanh", output="softmax")
+        loss, K, N = symnet.get_loss("cross_entropy", net), arch[-1], 10_000
+        A = 3.0 * rng.normal(size=(N, K))          # logits; a few rows near saturation
+        A[:10] *= 300.0
+        Y = np.exp(A - A.max(axis=1, keepdims=True))
+        Y /= Y.sum(axis=1, keepdims=True)
+        T = np.eye(K)[rng.integers(0, K, N)]
+        if name.startswith("r_delta"):
+            RA = rng.normal(size=(N, 8, K))
+            return lambda: loss.r_delta(A, Y, T, None, None, RA)
+        # 9fda0bd's gauss_newton_weights(Y, T) had no A; the new one takes it (keeps digits)
+        takes_a = "A" in inspect.signature(loss.gauss_newton_weights).parameters
+        return (lambda: loss.gauss_newton_weights(Y, T, A)) if takes_a else (
+            lambda: loss.gauss_newton_weights(Y, T))
 
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -90,6 +148,13 @@ def worker():
                 state["d"] = derive[cmd["deriv"]](net)
                 reply = {"t": time.perf_counter() - t0}
                 state["deriv"] = cmd["deriv"]
+            elif cmd["cmd"] == "extra":               # an extra case: agreement, warm-up, size
+                state["call"] = extra_case(cmd["name"], cmd["arch"])
+                np.save(cmd["check_path"], np.asarray(state["call"]()))
+                state["call"]()
+                t0 = time.perf_counter()
+                state["call"]()
+                reply = {"t": time.perf_counter() - t0}
             elif cmd["cmd"] == "prepare":             # data, agreement sample, warm-up call
                 arch, rng = cmd["arch"], np.random.default_rng(0)
                 # Parameters drawn here, not by net.init_params, so that both versions get the
@@ -105,7 +170,7 @@ def worker():
             elif cmd["cmd"] == "eval":
                 t0 = time.perf_counter()
                 for _ in range(cmd["number"]):
-                    evaluate(state["X"], state["T"])
+                    evaluate(state.get("X"), state.get("T"))
                 reply = {"t": (time.perf_counter() - t0) / cmd["number"]}
             else:                                  # "drop": free the arrays between cases
                 state.clear()
@@ -187,6 +252,29 @@ def run_case(old, new, arch, deriv, n, repeat, tmp):
     return row
 
 
+def run_extra(old, new, name, arch, repeat, tmp):
+    """An extra case: no derive timing; agreement and paired timing of its callable."""
+    row = {"arch": arch, "deriv": name, "W": n_params(arch), "N": "-"}
+    try:
+        paths = [os.path.join(tmp, f"check_{w.label}.npy") for w in (old, new)]
+        warm = [w.ask(cmd="extra", name=name, arch=arch, check_path=p)["t"]
+                for w, p in zip((old, new), paths)]
+        r_old, r_new = (np.load(p) for p in paths)
+        row["diff"] = float(np.max(np.abs(r_new - r_old))) if r_old.shape == r_new.shape else None
+        row["agree"] = row["diff"] is not None and row["diff"] <= 1e-9 * max(
+            1.0, float(np.max(np.abs(r_old))))
+        number = max(1, int(MIN_SAMPLE_S / max(min(warm), 1e-6)))
+        row["eval"] = paired(old, new, repeat, cmd="eval", number=number)
+    except RuntimeError as e:
+        row["error"] = str(e)
+    for w in (old, new):
+        try:
+            w.ask(cmd="drop")
+        except RuntimeError:
+            pass
+    return row
+
+
 def fmt_s(t):
     return f"{t:.2f} s" if t >= 1 else f"{t * 1e3:.1f} ms" if t >= 1e-3 else f"{t * 1e6:.0f} us"
 
@@ -204,22 +292,29 @@ def report(rows):
               "old eval", "new eval", "ratio", "agreement"]
     cells, verdicts, passed = [], [], {"eval": 0, "derive": 0}
     for r in rows:
-        head = ["[" + ",".join(map(str, r["arch"])) + "]", str(r["W"]), r["deriv"], f"{r['N']:,}"]
+        head = ["[" + ",".join(map(str, r["arch"])) + "]", str(r["W"]), r["deriv"],
+                f"{r['N']:,}" if isinstance(r["N"], int) else r["N"]]
         label = f"{head[0]:14s} {r['deriv']:15s}"
         if "error" in r:
             cells.append(head + ["-"] * 6 + ["ERROR"])
             verdicts.append(f"  ERROR  {label} {r['error']}")
             continue
-        (do, dn, dr), (eo, en, er) = summarise(r["derive"]), summarise(r["eval"])
+        (eo, en, er) = summarise(r["eval"])
         agree = "shape differs" if r["diff"] is None else (
             ("ok " if r["agree"] else "DIFFER ") + f"{r['diff']:.1e}")
-        cells.append(head + [fmt_s(do), fmt_s(dn), f"{dr:.2f}x", fmt_s(eo), fmt_s(en),
-                             f"{er:.2f}x", agree])
+        ratios = [("eval", er)]
+        if "derive" in r:
+            do, dn, dr = summarise(r["derive"])
+            derive_cells = [fmt_s(do), fmt_s(dn), f"{dr:.2f}x"]
+            ratios.append(("derive", dr))
+            passed["derive"] += dr <= TOLERANCE
+        else:                                       # extra cases time no derivation
+            derive_cells = ["-"] * 3
+        cells.append(head + derive_cells + [fmt_s(eo), fmt_s(en), f"{er:.2f}x", agree])
         passed["eval"] += er <= TOLERANCE
-        passed["derive"] += dr <= TOLERANCE
         verdicts.append(f"  {label} " + ", ".join(
             f"{kind} {'PASS' if ratio <= TOLERANCE else 'FAIL'} within 10% ({ratio:.3f}x)"
-            for kind, ratio in (("eval", er), ("derive", dr))))
+            for kind, ratio in ratios))
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     for line in [header, ["-" * w for w in widths]] + cells:
         print("  ".join(c.ljust(w) if i in (0, 2, 10) else c.rjust(w)
@@ -227,9 +322,10 @@ def report(rows):
     print(f"\nratio = median of paired new/old times; PASS when <= {TOLERANCE:.2f} "
           "(within 10% of the old release or better)")
     print("\n".join(verdicts))
-    agree = sum(r.get("agree", False) for r in rows)
+    agree = sum(r.get("agree", False) and "error" not in r for r in rows)
+    derived = sum("derive" in r for r in rows)
     print(f"\nsummary: eval within 10% on {passed['eval']}/{len(rows)} cases, derive within 10% "
-          f"on {passed['derive']}/{len(rows)}; results agree on {agree}/{len(rows)}; "
+          f"on {passed['derive']}/{derived}; results agree on {agree}/{len(rows)}; "
           f"load at end {os.getloadavg()[0]:.2f}")
     return 0 if agree == len(rows) else 1
 
@@ -248,6 +344,8 @@ def main(argv=None):
     ap.add_argument("--rev", default="HEAD", help="the previous release (git revision; HEAD)")
     ap.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, 3 pairs")
     ap.add_argument("--repeat", type=int, help="timing pairs per case (default 7, quick 3)")
+    ap.add_argument("--only", choices=("sse", "extra"),
+                    help="only the sse table, or only the softmax-CE and check cases")
     ap.add_argument("--self", dest="aa", action="store_true",
                     help="run the working tree as 'old' too (an A/A run: ratios show the noise)")
     ap.add_argument("--_worker", dest="worker", action="store_true", help=argparse.SUPPRESS)
@@ -289,7 +387,7 @@ def main(argv=None):
             print(f"{'quick' if args.quick else 'full'} run: {repeat} interleaved pairs per case; "
                   f"tanh hidden, linear output, sse loss\n")
             rows = []
-            for arch in cfg["archs"]:
+            for arch in cfg["archs"] if args.only != "extra" else []:
                 for deriv in DERIVATIONS:
                     if deriv == "hessian" and n_params(arch) > cfg["hess_max_w"]:
                         continue
@@ -301,6 +399,14 @@ def main(argv=None):
                     for w in (old, new):
                         if w.proc.poll() is not None:     # a worker died: start it afresh
                             w.start()
+            for name, arch in EXTRA if args.only != "sse" else []:
+                t0 = time.perf_counter()
+                print(f"  {name:15s} {arch} ...", end="", flush=True)
+                rows.append(run_extra(old, new, name, arch, repeat, tmp))
+                print(f" {rows[-1].get('error', 'ok')} ({time.perf_counter() - t0:.1f} s)")
+                for w in (old, new):
+                    if w.proc.poll() is not None:
+                        w.start()
         finally:
             old.close()
             new.close()

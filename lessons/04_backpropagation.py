@@ -15,6 +15,8 @@
 # %% [markdown]
 # # Lesson 4: Backpropagation
 #
+# *Time: about 30 minutes.*
+#
 # The error gradient $\partial E / \partial w$ has one entry per weight, and each is
 # a product of two local quantities (Bishop, *Deep Learning*, 2024, sec. 8.1):
 #
@@ -22,7 +24,8 @@
 # \delta_j^{(l)} \equiv \frac{\partial E_n}{\partial a_j^{(l)}} = h'(a_j^{(l)}) \sum_k w_{kj}^{(l+1)} \delta_k^{(l+1)},$$
 #
 # starting from the output deltas. One backward sweep gives every $\delta$, hence
-# the whole gradient, for the cost of about one more forward pass.
+# the whole gradient, for between one and two forward passes' worth of arithmetic
+# (counted below), where central differences need two forward passes per weight.
 #
 # This lesson derives the recursion symbolically, reproduces the classic worked
 # 2-2-2 example number by number (logistic units, $x = (0.05, 0.10)$,
@@ -148,6 +151,49 @@ assert relative < 1e-7 and view.relative_error < 1e-7
 assert np.allclose(grad.evaluate_entries(X, w, T), g, rtol=1e-12, atol=0)
 
 # %% [markdown]
+# ## What the backward sweep costs, counted on the graph
+#
+# Count the arithmetic operations (multiplications, additions, subtractions) in
+# the equations, each named intermediate once, as a program computing them in
+# order would: the forward pass is `net.equations` ($a = \sum w z + b$; the
+# activations $h(a)$ themselves are not arithmetic and are left out), the backward
+# sweep is every $\delta$ definition plus every gradient entry $\delta_j z_i$.
+#
+# For the 2-2-2 network by hand: each $a_j^{(l)}$ takes 2 multiplications and 2
+# additions, so the forward pass is $4 \cdot 4 = 16$. Each output delta
+# $y(1-y)(y-t)$ takes 2 multiplications and 2 subtractions (8 for both), each hidden
+# delta $z(1-z)(\delta w + \delta w)$ takes 4 multiplications, an addition and a
+# subtraction (12 for both), and the 8 weight entries $\delta_j z_i$ one
+# multiplication each (the bias entries are the deltas themselves): 28 in all,
+# 1.75 forward passes. The ratio stays between 1 and 2 as the network grows,
+# while central differences need $2W$ forward passes for $W$ parameters.
+
+# %%
+def arithmetic(expressions):
+    """Multiplications, additions and subtractions in a list of expressions."""
+    counted = sp.Add(*[sp.count_ops(e, visual=True) for e in expressions])
+    return sum(int(counted.coeff(sp.Symbol(op))) for op in ("MUL", "ADD", "SUB"))
+
+
+def backward_and_forward(network):
+    derivation = symnet.gradient(network, "sse")
+    backward = arithmetic(list(derivation.definitions.values()) + list(derivation.named))
+    return backward, arithmetic(list(network.equations.values()))
+
+
+backward, forward = backward_and_forward(net)
+assert (forward, backward) == (16, 28)                       # the hand count above
+print(f"{'network':>22} {'W':>5} {'forward':>8} {'backward':>9} {'ratio':>6} "
+      f"{'differences: 2W x forward':>26}")
+for sizes in ([2, 2, 2], [3, 4, 2], [4, 8, 8, 3], [10, 20, 20, 5]):
+    bigger = symnet.MLP(sizes, hidden="sigmoid", output="sigmoid")
+    backward, forward = backward_and_forward(bigger)
+    W = bigger.n_params
+    print(f"{str(sizes):>22} {W:5d} {forward:8d} {backward:9d} {backward / forward:6.2f} "
+          f"{2 * W * forward:26d}")
+    assert forward <= backward < 2 * forward, sizes
+
+# %% [markdown]
 # ## Try it
 #
 # Move an input or the weight $w_{11}^{(2)}$: every delta and the numeric check update.
@@ -167,7 +213,39 @@ assert moved.relative_error < 1e-7
 print(moved)
 
 # %% [markdown]
+# ## Exercises
+#
+# Type a formula in the network's names (`y_2`, `t_2`, `z_1^(1)`, `w_12^(2)`,
+# `delta_1^(2)`, `x_2`) and press Enter: `verify` compares it with the exact
+# derivative and, when it is wrong, shows a point where they differ and names the
+# mistake it recognises. The solutions, with typical wrong answers, are in
+# `lessons/solutions/04_backpropagation.toml`.
+#
+# **Exercise 04.1.** For the worked 2-2-2 network and the sum-of-squares error,
+# write $\partial E / \partial w_{21}^{(2)}$.
+
+# %%
+questions = widgets.exercises(4)
+widgets.exercise_box(questions[0])
+
+# %% [markdown]
+# **Exercise 04.2.** Write the hidden delta $\delta_2^{(1)}$ (sum-of-squares error)
+# in terms of the output deltas $\delta_k^{(2)}$.
+
+# %%
+widgets.exercise_box(questions[1])
+
+# %% [markdown]
+# **Exercise 04.3.** Now the cross-entropy error
+# $E = -\sum_k \big(t_k \ln y_k + (1 - t_k) \ln(1 - y_k)\big)$ with the same logistic
+# outputs: write $\partial E / \partial w_{12}^{(1)}$. (What is $\delta_k^{(2)}$ now?)
+
+# %%
+widgets.exercise_box(questions[2])
+
+# %% [markdown]
 # **Summary.** One backward sweep gives every $\delta_j^{(l)}$; each gradient entry is
 # $\delta_j^{(l)} z_i^{(l-1)}$. The worked example's forward values, error, gradient
-# entries and updated weights are reproduced to every printed digit, and direct
-# differentiation equals backpropagation symbolically.
+# entries and updated weights are reproduced to every printed digit, direct
+# differentiation equals backpropagation symbolically, and the backward sweep costs
+# between one and two forward passes of arithmetic.

@@ -21,13 +21,17 @@ Examples
 (2, 26)
 """
 
-import warnings
+from ._deprecation import forward_names as _forward_names
 
 # The network, its activations and its losses.
 from .graph.activations import Activation, activation, known_activations, register_activation
-from .errors import NumericalOverflowError, SymnetError, TooLargeError
+from .errors import NumericalOverflowError, SymnetError, TooLargeError, VerifyLimitError
 from .graph.losses import Loss, get_loss, register_loss
 from .graph.network import MLP
+# Networks of layers (convolution, residual) and the unrolled Elman RNN.
+from .graph.layered import Network
+from .graph.recurrent import RNN
+from .graph import layers
 from .compiled.error_value import loss_value
 from .graph import symbols
 
@@ -68,16 +72,17 @@ import sys as _sys
 
 from . import _moved
 
-for _name, _module in {"symbols": symbols, "examples": examples, "plots": plots,
+for _name, _module in {"symbols": symbols, "layers": layers, "examples": examples, "plots": plots,
                        "views": views, "widgets": widgets, "optimizers": optimizers}.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 _moved.install()
 del _sys, _name, _module
 
 __all__ = [
-    "MLP", "Activation", "activation", "known_activations", "register_activation",
+    "MLP", "Network", "RNN", "layers", "Activation", "activation", "known_activations", "register_activation",
     "input_jacobian", "gradient", "param_jacobian", "hessian", "layer_form", "loss_value",
     "Derivation", "DerivationKind", "SymnetError", "TooLargeError", "NumericalOverflowError",
+    "VerifyLimitError",
     "get_loss", "Loss", "register_loss", "symbols",
     "check", "CheckReport", "CheckFailed",
     "latex_document", "verify", "Verification", "parse_formula", "ParseError",
@@ -92,15 +97,5 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# Names that moved, with where they live now: still reachable here, with a warning.
-_MOVED = {"curve_problem": ("examples", "symnet.examples.curve_problem")}
-
-
-def __getattr__(name):
-    """``symnet.curve_problem`` (lesson data, now in ``symnet.examples``), with a warning."""
-    if name in _MOVED:
-        module, new_path = _MOVED[name]
-        warnings.warn(f"symnet.{name} has moved to {new_path}; the old path will be removed",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(globals()[module], name)
-    raise AttributeError(f"module 'symnet' has no attribute {name!r}")
+# ``symnet.curve_problem`` (lesson data, now in ``symnet.examples``) still works, with a warning.
+__getattr__ = _forward_names(__name__, "symnet.examples", names=("curve_problem",))

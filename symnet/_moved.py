@@ -20,7 +20,8 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
-import warnings
+
+from ._deprecation import warn_moved
 
 __all__ = ["MOVED"]
 
@@ -70,8 +71,8 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         old = module.__name__.partition("symnet.")[2]
         new = f"symnet.{MOVED[old]}"
-        warnings.warn(f"{module.__name__} moved to {new}; import it from there (or the public "
-                      "names from symnet)", DeprecationWarning, stacklevel=3)
+        warn_moved(module.__name__, new, stacklevel=4,  # the caller's import statement
+                   advice="import it from there (or the public names from symnet)")
         target = importlib.import_module(new)
         module.__dict__.update({name: value for name, value in vars(target).items()
                                 if not name.startswith("__")})

@@ -14,11 +14,12 @@ typed (a formula, a file name) is echoed with its control characters escaped and
 cannot retitle or clear the terminal. Error messages of the Python API name
 keyword arguments (``loss='sse'``); ``as_flags`` rewrites them as the flags the
 command line has (``--loss sse``).
+
+The command line's texts (arguments, help, examples, exit codes, ``printable``) are
+``symnet._cli_text``; this module holds what each subcommand does, and ``main``.
 """
 
-import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,129 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .derive.derivation import KINDS
+from .graph.loss_rules import loss_rule
+from ._cli_text import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_REFUTED,
+                        EXIT_STATUS, EXIT_USAGE, WHAT, _Printable, as_flags, parse_sizes, parser,
+                        printable)
 
 __all__ = ["main", "parse_sizes", "printable", "as_flags", "EXIT_STATUS"]
 
-EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
-EXIT_INTERRUPTED, EXIT_PIPE = 130, 141   # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
-EXIT_STATUS = """exit status:
-  0    success: verified, every check passed, the document written
-  1    refuted (verify) or some check failed (check, demo)
-  2    bad arguments, or input symnet refuses (the message says what was expected)
-  3    internal error: a bug in symnet (please report it with the command)
-  130  interrupted (Ctrl-C);  141  the output pipe closed early (e.g. | head), silently"""
 PDFLATEX_SECONDS = 300
-
-
-# -- what the command line prints ------------------------------------------------------
-def printable(text):
-    r"""``text`` with every control or other non-printable character escaped; newlines kept.
-
-    >>> printable("x_1 \x1b]0;T\x07\x1b[2J")
-    'x_1 \\x1b]0;T\\x07\\x1b[2J'
-    >>> printable("a\u202eb\tc\n")
-    'a\\u202eb\\tc\n'
-    """
-    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
-
-
-class _Printable:
-    """A text stream that writes everything through ``printable``."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text):
-        return self._stream.write(printable(text))
-
-    def flush(self):
-        self._stream.flush()
-
-
-_FLAGS = {"loss": "--loss", "output": "--output", "hidden": "--hidden", "method": "--method",
-          "seed": "--seed", "n_samples": "--samples", "max_entries": "--max-entries",
-          "form": "--form"}
-_API_CALL = re.compile(r"MLP\(\.\.\., (\w+=[^()]*)\)")
-_API_KEYWORD = re.compile(rf"\b({'|'.join(_FLAGS)})=('[^']*'(?: or '[^']*')*|[\w.+-]+)")
-_API_NAME_FIRST = re.compile(rf"^({'|'.join(_FLAGS)}) ")   # "hidden names one activation ..."
-
-
-def as_flags(message):
-    """An API error message with its keyword arguments written as command-line flags.
-
-    >>> as_flags("Use loss='sse', or MLP(..., output='sigmoid' or 'softmax').")
-    'Use --loss sse, or --output sigmoid or --output softmax.'
-    >>> as_flags("hidden names one activation per hidden layer")
-    '--hidden names one activation per hidden layer'
-    """
-    def flag(match):
-        name, values = match.groups()
-        values = re.findall(r"'([^']*)'", values) or [values]
-        return " or ".join(f"{_FLAGS[name]} {value}" for value in values)
-    message = _API_KEYWORD.sub(flag, _API_CALL.sub(r"\1", message))
-    return _API_NAME_FIRST.sub(lambda match: _FLAGS[match.group(1)] + " ", message)
-
-
-# -- argument types: a bad value is an argparse error (exit 2) ---------------------------
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:  # NumPy's generators take non-negative seeds
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
-    return value
-
-
-def _max_entries(text):
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer or 'all'; got {text!r}") from None
-
-
-def _tex_path(text):
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name such as "
-                                         f"{str(path / 'derivation.tex')!r}")
-    if path.suffix != ".tex":
-        raise argparse.ArgumentTypeError(f"expected a file name ending in .tex; got {text!r}")
-    if not path.resolve().parent.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"the directory {str(path.parent)!r} of {text!r} does not exist")
-    return path
-
-
-def parse_sizes(text):
-    """``"3-4-2"`` -> ``[3, 4, 2]`` (also ``3,4,2`` and ``3x4x2``).
-
-    >>> parse_sizes("3-4-2")
-    [3, 4, 2]
-    """
-    from .errors import SymnetError
-    parts = text.replace(",", "-").replace("x", "-").split("-")
-    if len(parts) < 2 or not all(p.strip().isdigit() for p in parts):
-        raise SymnetError(f"a network is written as layer sizes like 3-4-2 (inputs-hidden-"
-                          f"outputs); got {text!r}")
-    sizes = [int(p) for p in parts]
-    if min(sizes) < 1:
-        raise SymnetError(f"every layer needs at least one unit; got {text!r}")
-    return sizes
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -221,7 +107,6 @@ DERIVE = {
     "hessian_vector_product": lambda net, loss: _api().hessian_vector_product(net, loss),
     "input_hessian": lambda net, loss: _api().input_hessian(net),
 }
-WHAT = tuple(KINDS)
 
 
 def _api():
@@ -324,12 +209,18 @@ def derive(args, out=None):
 
 # -- check and verify ------------------------------------------------------------------
 def _random_data(net, loss, seed, n):
+    """Inputs, weights and targets at a seeded random point; targets the loss accepts.
+
+    Probability targets (cross-entropy) are one-hot for softmax outputs and 0 or 1
+    for elementwise ones; other losses get real targets.
+    """
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, net.sizes[0]))
     K = net.sizes[-1]
-    if loss == "cross_entropy" and net.activations[-1].name == "softmax":
+    probabilities = loss_rule(loss).probability_targets
+    if probabilities and net.activations[-1].name == "softmax":   # one class per sample
         T = np.eye(K)[rng.integers(0, K, size=n)]
-    elif loss == "cross_entropy":
+    elif probabilities:
         T = rng.integers(0, 2, size=(n, K)).astype(float)
     else:
         T = rng.normal(size=(n, K))
@@ -362,103 +253,6 @@ def verify(args, out=None):
     return EXIT_OK if result.equal else EXIT_REFUTED
 
 
-# -- the parser ------------------------------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    """argparse with its error messages (which quote what the user typed) made printable."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)}\n")
-
-
-def _epilog(*examples):
-    lines = ["examples:"] + [f"  {example}" for example in examples]
-    return "\n".join(lines) + "\n\n" + EXIT_STATUS
-
-
-# Every example below is run by tests/test_cli_errors.py; "# exit N" states its status.
-DERIVE_EXAMPLES = (
-    "symnet derive 3-4-2 --what gradient",
-    "symnet derive 3-4-2 --what hessian --max-entries 5",
-    "symnet derive 3-4-2 --what gradient --latex gradient.tex --pdf",
-    "symnet derive 3-4-2 --what param_jacobian --samples 94 --latex lm.tex",
-    "symnet derive 2-2-2 --hidden sigmoid --output sigmoid --what all --max-entries all "
-    "--latex net.tex",
-)
-CHECK_EXAMPLES = (
-    "symnet check 3-4-2 --what hessian",
-    "symnet check 2-3-1 --hidden relu --what param_jacobian --method richardson --seed 1",
-    "symnet check 2-2-1 --output sigmoid --loss cross_entropy --method complex",
-)
-VERIFY_EXAMPLES = (
-    'symnet verify "delta_2^(1)*x_1" --of "dE/dw_21^(1)" --net 3-4-2',
-    'symnet verify "(1 - z_2^(1)^2)*(w_12^(2)*(y_1 - t_1) + w_22^(2)*(y_2 - t_2))*x_1" '
-    '--of "dE/dw_21^(1)" --net 3-4-2',
-    'symnet verify "y_1 - t_1" --of "delta_1^(2)" --net 2-2-1',
-    'symnet verify "delta_2^(1)*x_2" --of "dE/dw_21^(1)" --net 3-4-2   # refuted: exit 1',
-)
-
-
-def _add_network_options(parser, positional=True):
-    if positional:
-        parser.add_argument("net", help="layer sizes, e.g. 3-4-2 (inputs-hidden-outputs)")
-    else:
-        parser.add_argument("--net", required=True, help="layer sizes, e.g. 3-4-2")
-    parser.add_argument("--hidden", default="tanh",
-                        help="hidden activation, or one per hidden layer: tanh,relu (default tanh)")
-    parser.add_argument("--output", default="linear", help="output activation (default linear)")
-    parser.add_argument("--loss", default="sse", help="sse or cross_entropy (default sse)")
-
-
-def _parser():
-    raw = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(
-        prog="symnet", description="Exact derivatives of neural networks, symbolically.",
-        epilog=_epilog("symnet demo", DERIVE_EXAMPLES[0], CHECK_EXAMPLES[0], VERIFY_EXAMPLES[0]),
-        formatter_class=raw)
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("demo", help="derive and check a 3-4-2 network (the default)",
-                        description="Derive every derivative of a 3-4-2 tanh network and check "
-                                    "it against central differences.",
-                        epilog=_epilog("symnet demo"), formatter_class=raw)
-
-    p = commands.add_parser("derive", help="print a derivation or write it as LaTeX/PDF",
-                            description="Derive a network's derivative symbolically.",
-                            epilog=_epilog(*DERIVE_EXAMPLES), formatter_class=raw)
-    _add_network_options(p)
-    p.add_argument("--what", default="gradient", choices=WHAT + ("all",),
-                   help="which derivative (all: the whole document, needs --latex)")
-    p.add_argument("--latex", metavar="FILE.tex", type=_tex_path,
-                   help="write a standalone LaTeX document (it breaks across pages)")
-    p.add_argument("--pdf", action="store_true", help="also run pdflatex on it")
-    p.add_argument("--form", choices=("entries", "matrix"),
-                   help="LaTeX layout: entry by entry (default) or layer-by-layer matrices")
-    p.add_argument("--max-entries", type=_max_entries, default=60, metavar="N|all",
-                   help="entries shown per list (default 60; all: every entry)")
-    p.add_argument("--samples", type=_positive_int, metavar="N",
-                   help="N of the Levenberg-Marquardt layout (N K) x W of param_jacobian "
-                        "and all (default 5, stated in the document)")
-
-    p = commands.add_parser("check", help="compare a derivation with numerical derivatives",
-                            description="Check a derivation numerically at a random point.",
-                            epilog=_epilog(*CHECK_EXAMPLES), formatter_class=raw)
-    _add_network_options(p)
-    p.add_argument("--what", default="gradient", choices=WHAT)
-    p.add_argument("--method", default="central", choices=("central", "richardson", "complex"))
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the random point (default 0)")
-    p.add_argument("--samples", type=_positive_int, default=3,
-                   help="number of samples (default 3)")
-
-    p = commands.add_parser(
-        "verify", help="check a hand-derived formula",
-        description="Verify a formula (plain text or LaTeX) against an entry of a derivation.",
-        epilog=_epilog(*VERIFY_EXAMPLES), formatter_class=raw)
-    p.add_argument("formula", help='plain text or LaTeX, e.g. "delta_2^(1)*x_1"')
-    p.add_argument("--of", required=True, metavar="TARGET",
-                   help='e.g. "dE/dw_21^(1)", "delta_1^(1)", "J_12", "H[w_11^(1), b_1^(2)]"')
-    _add_network_options(p, positional=False)
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the random points (default 0)")
-    return parser
 
 
 def _silence_stdout():
@@ -488,7 +282,7 @@ def main(argv=None):
 def _run(argv, out, err):
     from .errors import SymnetError
     try:
-        args = _parser().parse_args(argv)
+        args = parser().parse_args(argv)
     except SystemExit as stop:  # --help (0) or an argparse usage error (2)
         return stop.code
     commands = {"derive": derive, "check": check, "verify": verify}

@@ -4,7 +4,7 @@ Every message says what was received, what was expected and, where it helps,
 what to do instead.
 """
 
-__all__ = ["SymnetError", "TooLargeError", "NumericalOverflowError"]
+__all__ = ["SymnetError", "TooLargeError", "NumericalOverflowError", "VerifyLimitError"]
 
 
 class SymnetError(ValueError):
@@ -38,6 +38,27 @@ class TooLargeError(SymnetError):
     ...     print(str(error)[:60])
     the Hessian of a network with W = 8970 parameters has 80,460
     """
+
+
+class VerifyLimitError(TooLargeError):
+    """``symnet.verify`` stopped at a limit instead of giving a verdict that rests on too little.
+
+    ``limit`` names which one: ``"time"`` (processor time, ``time_limit=``),
+    ``"entries"`` (a target naming too many entries), ``"switches"``, ``"precision"``
+    or ``"evaluation"``; the message says what was tried. A ``TooLargeError``, so code
+    that already handles refusals of too-large requests handles this one too.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> error = symnet.VerifyLimitError("time", "the time limit of 2.5 s was reached")
+    >>> error.limit, isinstance(error, symnet.TooLargeError), str(error)
+    ('time', True, 'the time limit of 2.5 s was reached')
+    """
+
+    def __init__(self, limit, message):
+        super().__init__(message)
+        self.limit = limit
 
 
 class NumericalOverflowError(SymnetError, FloatingPointError):

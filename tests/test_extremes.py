@@ -21,6 +21,7 @@ import sympy as sp
 import symnet
 from symnet.graph import numerics as numerics
 from symnet.graph.functions import sech2, sigmoid, sigmoid_residual, softmax, tanh_residual
+from symnet.graph.output_kernels import softmax_curvature_values, softmax_jacobian_values
 from symnet.graph.rewriting import REWRITES, stable_form, stable_lambdify
 
 mp = mpmath.mp
@@ -399,17 +400,20 @@ def test_softmax_kernels_match_the_textbook(logits):
         nls = [float(mp.log(Z) - v) for v in m]
         S = [[float(y[k] * (int(k == n) - y[n])) for n in range(K)] for k in range(K)]
         comp = [float(1 - v) for v in y]
-        r = [0.3 * (k + 1) - 0.4 for k in range(K)]
-        centred = [float(mp.mpf(r[k]) - mp.fsum(y[n] * r[n] for n in range(K))) for k in range(K)]
-        centred_scale = [float(abs(r[k]) + mp.fsum(abs(y[n] * r[n]) for n in range(K)))
-                         for k in range(K)]
         entries = [float(v) for v in y]
+        # d^2 y_k / da_m da_p = y_k [(delta_km - y_m)(delta_kp - y_p) - y_m (delta_mp - y_p)]
+        curvature = [[[float(y[k] * ((int(k == n) - y[n]) * (int(k == q) - y[q])
+                                     - y[n] * (int(n == q) - y[q])))
+                       for q in range(K)] for n in range(K)] for k in range(K)]
+        curvature_scale = [[[float(y[k] * (abs(int(k == n) - y[n]) * abs(int(k == q) - y[q])
+                                           + y[n] * abs(int(n == q) - y[q])))
+                             for q in range(K)] for n in range(K)] for k in range(K)]
     Y = numerics.stable_softmax(a)
     assert_close(numerics.neg_log_softmax(a)[0], nls, what="neg_log_softmax")
-    assert_close(numerics.softmax_jacobian(Y)[0], S, what="softmax_jacobian")
+    assert_close(softmax_jacobian_values(Y)[0], S, what="softmax_jacobian_values")
+    assert_close(softmax_curvature_values(Y)[0], curvature, curvature_scale,
+                 what="softmax_curvature_values")
     assert_close(numerics.softmax_complement(Y)[0], comp, what="softmax_complement")
-    assert_close(numerics.softmax_centred(Y, np.array([r]))[0], centred, centred_scale,
-                 what="softmax_centred")
     assert_close([numerics.softmax_entry(k + 1, *logits) for k in range(len(logits))], entries,
                  what="softmax_entry")
 

@@ -1,7 +1,7 @@
 """The package layout shows the flow: stages import only earlier stages, and nothing cycles.
 
 Stages, in order (symnet/<stage>/__init__.py says each one's job):
-base (errors, _validate, _size) -> graph -> compiled -> derive -> numdiff, render ->
+base (errors, _validate, _size, _deprecation) -> graph -> compiled -> derive -> numdiff, render ->
 formulas, train -> teach -> the top (symnet/__init__.py, cli, interop, _moved).
 A module may import its own stage and earlier ones, at module level or inside a
 function alike: a deferred import is still an arrow.
@@ -18,7 +18,7 @@ import symnet
 PACKAGE = Path(symnet.__file__).parent
 STAGES = [("base",), ("graph",), ("compiled",), ("derive",), ("numdiff", "render"),
           ("formulas", "train"), ("teach",), ("top",)]
-BASE = {"errors", "_validate", "_size"}
+BASE = {"errors", "_validate", "_size", "_deprecation"}
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 
 
@@ -124,3 +124,22 @@ def test_old_import_paths_still_work_and_warn(old, new):
     target = importlib.import_module(f"symnet.{new}")
     shared = [name for name in vars(target) if not name.startswith("__")]
     assert shared and all(getattr(module, name) is getattr(target, name) for name in shared)
+
+
+@pytest.mark.parametrize("package, home, name", [
+    ("symnet.numdiff", "symnet.numdiff.differences", "central_difference"),
+    ("symnet.train", "symnet.train.fitting", "fit")])
+def test_names_of_old_modules_that_became_packages_still_work_and_warn(package, home, name):
+    old = importlib.import_module(package)
+    with pytest.warns(DeprecationWarning, match=f"{package}.{name} moved to {home}.{name}"):
+        value = getattr(old, name)
+    assert value is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        getattr(old, "no_such_name")
+
+
+def test_base_modules_import_nothing_from_symnet_but_base():
+    # the base layer is what every stage may import, so it may lean on no stage at all
+    leaning = {module: sorted(targets) for module, targets in GRAPH.items()
+               if stage_of(module) == "base" and any(stage_of(t) != "base" for t in targets)}
+    assert not leaning, leaning

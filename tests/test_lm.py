@@ -85,19 +85,55 @@ def test_first_step_is_marquardts_scaled_step(curve, geodesic):
 
 
 def test_damping_follows_nielsens_rule(curve):
-    # After each trial: accepted (rho > 0): mu *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
-    # rejected: mu *= nu, nu *= 2 (Nielsen 1999), starting from nu = 2.
+    # After each accepted trial (rho > 0): mu *= max(1/3, 1 - (2 rho - 1)^3) (Nielsen 1999).
+    # After a rejection mu grows (MINPACK's cut of the step: exact values in
+    # test_rejection_cuts_the_step_as_minpack below).
     w0 = curve.net.init_params(5)
     trials = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=60).history.trials
     assert any(not t.accepted for t in trials) and any(t.accepted for t in trials)
-    nu = 2.0
     for before, after in zip(trials, trials[1:]):
         if before.accepted:
-            expected, nu = before.mu * max(1 / 3, 1 - (2 * before.gain - 1) ** 3), 2.0
+            expected = before.mu * max(1 / 3, 1 - (2 * before.gain - 1) ** 3)
+            assert after.mu == pytest.approx(expected, rel=1e-12)
         else:
-            expected, nu = before.mu * nu, 2 * nu
-        assert after.mu == pytest.approx(expected, rel=1e-12)
+            assert after.mu > before.mu
         assert before.accepted == (before.gain > 0)
+
+
+def test_rejection_cuts_the_step_as_minpack(curve):
+    # After a trial step v that does not lower E, MINPACK's lmder makes the next step
+    # t* times as long in the scaled norm ||D p||, with t* the minimum of the parabola
+    # through E(0) = E, E'(0) = g^T v, E(1) = E(w + v): t* = -g^T v / (2 (E(w + v) - E -
+    # g^T v)) clipped to [0.1, 0.5] (0.1 when E(w + v) >= 100 E). Checked with the oracle's
+    # J, e and E at the weights of each iteration (w_k = the run stopped after k steps),
+    # D^2 the running maximum of the column norms^2 of J (MINPACK's scaling).
+    args = (curve.net, curve.X, curve.T)
+    w0, K = curve.net.init_params(5), 12
+    run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
+    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
+                      for k in range(1, K)]
+    rejected = 0
+    d2 = np.zeros(curve.net.n_params)
+    systems = []
+    for w in weights:
+        J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(len(curve.X), -1)
+        d2 = np.maximum(d2, np.sum(J ** 2, axis=0))
+        systems.append((w, J, oracle_residuals(curve, w), d2.copy()))
+    trials = run.history.trials
+    for before, after in zip(trials, trials[1:]):
+        if before.accepted:
+            continue
+        w, J, e, d2 = systems[before.iteration - 1]
+        E = oracle_E(curve, w)
+        v = marquardt_step(J, e, before.mu, d2)
+        E_trial = oracle_E(curve, w + v)
+        assert before.loss == pytest.approx(E_trial, rel=1e-9)
+        slope = (J.T @ e) @ v
+        t = 0.1 if E_trial >= 100 * E else min(max(-slope / (2 * (E_trial - E - slope)), 0.1), 0.5)
+        length = np.linalg.norm(np.sqrt(d2) * marquardt_step(J, e, after.mu, d2))
+        assert length == pytest.approx(t * np.linalg.norm(np.sqrt(d2) * v), rel=1e-8)
+        rejected += 1
+    assert rejected >= 2
 
 
 # ------------------------------------------------------------------ against MINPACK

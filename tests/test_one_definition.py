@@ -192,40 +192,35 @@ def test_latex_and_document(problem):
 
 
 def _delta_formulas(problem):
-    """delta_1^(2) of log-cosh with a linear output, by hand: (log cosh)' = tanh; and y - t."""
-    y, t = problem.net.layer_values(problem.net.n_layers), problem.net.targets
-    assert problem.net.activations[-1].name == "linear"
-    return sp.tanh(y[0] - t[0]), y[0] - t[0]
+    """delta_1^(2) by hand (right, wrong), from the losses' and activations' definitions.
 
-
-HUBER_VERIFY = ("verify decides a formula with Piecewise at points with interval bounds, and "
-                "its certifier (symnet.formulas._certify) has no rule for Piecewise yet")
-
-
-def _known_gap(problem, check):
-    """Run ``check``; for Huber (a known gap) a failure is an xfail and a success a failure."""
-    if problem.kind != "huber":
-        return check()
-    try:
-        check()
-    except Exception:
-        pytest.xfail(HUBER_VERIFY)
-    pytest.fail("verify now decides Huber entries: remove the known-gap wrapper")
+    log-cosh with a linear output: (log cosh)' = tanh, so delta = tanh(y - t); wrong: y - t.
+    Huber (delta = 1), r = y - t: E_n = r^2/2 for |r| <= 1 and |r| - 1/2 otherwise, so
+    dE_n/dy = r for |r| <= 1 and sign(r) otherwise; delta = dE_n/dy h'(a^(2)), with
+    h' = 1 for a linear output and, for swish h(a) = a s(a), s = 1 / (1 + e^-a),
+    h'(a) = s + a s (1 - s). Wrong: r h'(a), the quadratic piece everywhere.
+    """
+    net = problem.net
+    y, t = net.layer_values(net.n_layers), net.targets
+    a = net.layer_pre_activations(net.n_layers)[0]
+    r = y[0] - t[0]
+    if problem.kind == "log_cosh":
+        assert net.activations[-1].name == "linear"
+        return sp.tanh(r), r
+    s = 1 / (1 + sp.exp(-a))
+    h_prime = {"linear": sp.S.One, SWISH: s + a * s * (1 - s)}[net.activations[-1].name]
+    return sp.Piecewise((r, sp.Abs(r) <= 1), (sp.sign(r), True)) * h_prime, r * h_prime
 
 
 def test_verify_one_entry(problem):
-    def check():
-        right, _ = _delta_formulas(problem)
-        result = symnet.verify(right, "delta_1^(2)", net=problem.net, loss=problem.loss)
-        assert result.equal and result.proven
-    _known_gap(problem, check)
+    right, _ = _delta_formulas(problem)
+    result = symnet.verify(right, "delta_1^(2)", net=problem.net, loss=problem.loss)
+    assert result.equal and result.proven
 
 
 def test_verify_refuses_a_wrong_entry(problem):
-    def check():
-        _, wrong = _delta_formulas(problem)
-        assert not symnet.verify(wrong, "delta_1^(2)", net=problem.net, loss=problem.loss).equal
-    _known_gap(problem, check)
+    _, wrong = _delta_formulas(problem)
+    assert not symnet.verify(wrong, "delta_1^(2)", net=problem.net, loss=problem.loss).equal
 
 
 def test_fit_a_few_steps(problem):

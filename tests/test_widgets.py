@@ -105,6 +105,16 @@ def test_difference_view_by_hand():
     assert view.central_error < view.forward_error
 
 
+def test_difference_view_at_a_zero_derivative_reports_the_absolute_error():
+    # relu at its kink: h'(0) = 0 by convention; forward (relu(h) - 0) / h = 1, central 1/2.
+    # No relative error exists there; the absolute errors are |1 - 0| and |1/2 - 0|.
+    view = widgets.difference_view("relu", 0.0, -3.0)
+    assert view.error_kind == "absolute"
+    assert view.forward_error == 1.0 and view.central_error == 0.5
+    assert "absolute" in str(view) and "relative" not in str(view)
+    assert widgets.difference_view("tanh", 0.5, -3.0).error_kind == "relative"
+
+
 def test_step_size_slider_on_a_diagonal_hessian():
     # H = diag(1, 4): lambda_max = 4, limit 2/4 = 0.5; factors 1 - step * lambda
     panel = widgets.step_size_explorer(np.diag([1.0, 4.0]), fraction=0.5)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._size import CHUNK_ELEMENTS
 
-from ..graph.numerics import kronecker_minus_softmax, softmax_jacobian
+from ..graph.output_kernels import softmax_curvature_values, softmax_jacobian_values
 
 __all__ = [
     "forward_pass", "layer_derivatives", "backward", "output_block", "output_curvature",
@@ -118,24 +118,24 @@ def output_block(net, A, Y, dh, of="y"):
     """d(out)_k/da_m^(L) (N, K, K) at the output layer: out = y, or a^(L) (the identity).
 
     y: diag h'(a) for elementwise outputs, the softmax Jacobian y_k (delta_km - y_m)
-    otherwise (``numerics.softmax_jacobian``: its diagonal's 1 - y_k summed from the
-    other outputs, exact to rounding even when y_k ~ 1). A, Y, dh are (N, K).
+    otherwise (``symnet.graph.output_kernels``: derived from softmax's rule, its diagonal's
+    1 - y_k summed from the other outputs, exact to rounding even when y_k ~ 1). A, Y, dh
+    are (N, K).
     """
     N, K = Y.shape
     if of == "a":
         return np.broadcast_to(np.eye(K), (N, K, K))
     if net.activations[-1].elementwise:
         return dh[:, :, None] * np.eye(K)
-    return softmax_jacobian(Y)
+    return softmax_jacobian_values(Y)
 
 
 def output_curvature(net, Y, d2h, of="y"):
     """d^2 out_k / da_m^(L) da_p^(L) (N, K, K, K): the output map's second-order block.
 
     out = a^(L): 0. Elementwise outputs: h''(a_k) where k = m = p, else 0. Softmax: the
-    derivative of the Jacobian S_km = y_k (delta_km - y_m) along a_p,
-    d S_km / da_p = S_kp (delta_km - y_m) - y_k S_mp, both factors from the Jacobian
-    kernels of ``symnet.graph.numerics``.
+    second derivatives of the SymPy softmax, derived from its rule
+    (``symnet.graph.output_kernels``), S_kp (delta_km - y_m) - y_k S_mp with S the Jacobian.
     """
     N, K = Y.shape
     if of == "a" or net.activations[-1].elementwise:
@@ -143,8 +143,7 @@ def output_curvature(net, Y, d2h, of="y"):
         if of == "y":
             block[:, np.arange(K), np.arange(K), np.arange(K)] = d2h
         return block
-    S, E = softmax_jacobian(Y), kronecker_minus_softmax(Y)
-    return S[:, :, None, :] * E[:, :, :, None] - Y[:, :, None, None] * S[:, None, :, :]
+    return softmax_curvature_values(Y)
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):

@@ -24,17 +24,17 @@ from ..graph import symbols as sym
 from .._size import check_entries
 from .derivation import Derivation
 from ..errors import SymnetError
-from ..graph.functions import softmax_jacobian_in
+from ..graph.loss_kernels import derivative_in_value, output_derivative
 from ..graph.losses import get_loss
+from . import layered_derivations as layered
 
 __all__ = ["input_jacobian", "gradient", "param_jacobian", "layer_form"]
 
 
 def hidden_derivative(net, layer, j):
     """h_l'(a_j^(l)) written in z_j^(l) where possible."""
-    act = net.activations[layer - 1]
-    a = net.layer_pre_activations(layer)[j]
-    return act.derivative_at(a).xreplace({act.function(a): net.layer_values(layer)[j]})
+    return derivative_in_value(net.activations[layer - 1], net.layer_pre_activations(layer)[j],
+                               net.layer_values(layer)[j])
 
 
 def hidden_second_derivative(net, layer, j):
@@ -113,14 +113,23 @@ def symbolic_deltas(net, loss, definitions):
 
 
 def output_block(net, of="y"):
-    """d out_k / d a_m^(L) (K x K): diagonal h'(a) for elementwise outputs, y_k(delta_km - y_m) for softmax."""
+    """d out_k / d a_m^(L) (K x K): the identity for out = a^(L), else the output Jacobian.
+
+    That is ``symnet.graph.loss_kernels.output_derivative`` (diagonal h'(a) for elementwise
+    outputs, the softmax function's own rule y_k (delta_km - y_m)), the one definition the
+    losses use too.
+
+    >>> import symnet
+    >>> output_block(symnet.MLP([1, 2], output="softmax"))
+    Matrix([
+    [y_1*(1 - y_1),     -y_1*y_2],
+    [     -y_1*y_2, y_2*(1 - y_2)]])
+    """
     L, K = net.n_layers, net.sizes[-1]
     if of == "a":
         return sp.eye(K)
-    y = net.layer_values(L)
-    if not net.activations[-1].elementwise:  # the softmax function's own derivative rule
-        return softmax_jacobian_in(y, net.layer_pre_activations(L))
-    return sp.diag(*[hidden_derivative(net, L, m) for m in range(K)])
+    return output_derivative(net.activations[-1], net.layer_values(L),
+                             net.layer_pre_activations(L))
 
 
 def symbolic_sensitivities(net, definitions, of="y"):
@@ -163,6 +172,8 @@ def input_jacobian(net, method="backprop"):
     >>> (J.matrix - direct.matrix).expand()
     Matrix([[0, 0]])
     """
+    if layered.is_layered(net):  # a Network or RNN: backprop over its graph of units
+        return layered.input_jacobian(net, method)
     if method not in ("backprop", "direct"):
         raise SymnetError(f"method must be 'backprop' or 'direct'; got {method!r}")
     K, D = net.sizes[-1], net.sizes[0]
@@ -208,6 +219,8 @@ def gradient(net, loss, *, weight_decay=None):
     >>> grad.definitions[symnet.symbols.delta(2, 1)]
     y_1*(1 - y_1)*(-t_1 + y_1)
     """
+    if layered.is_layered(net):
+        return layered.gradient(net, loss, weight_decay=weight_decay)
     loss = get_loss(loss, net, weight_decay)
     check_entries("the gradient", net.n_params, net.n_params)
     definitions = {}
@@ -257,6 +270,8 @@ def param_jacobian(net):
     >>> J.evaluate(X, net.init_params(seed=1)).reshape(5 * 2, -1).shape
     (10, 26)
     """
+    if layered.is_layered(net):
+        return layered.param_jacobian(net)
     check_entries("the parameter Jacobian", net.sizes[-1] * net.n_params, net.n_params)
     definitions = {}
     named, G = param_jacobian_named(net, definitions)
@@ -284,6 +299,8 @@ def layer_form(net, loss):
     [delta_1^(2)*w_11^(2)*(1 - z_1^(1)**2)],
     [delta_1^(2)*w_12^(2)*(1 - z_2^(1)**2)]])
     """
+    if layered.is_layered(net):
+        layered.refuse(net, "layer_form (the MLP's matrix form)")
     loss = get_loss(loss, net)
     L = net.n_layers
     vectors = {l: sp.Matrix([sym.delta(l, j + 1) for j in range(net.sizes[l])])

@@ -32,6 +32,7 @@ from .derivation import Derivation
 from ..errors import SymnetError
 from .r_operator import LayerFactors, r_operator, seed_partials
 from ..graph.losses import get_loss
+from . import layered_derivations as layered
 
 __all__ = ["hessian"]
 
@@ -96,6 +97,8 @@ def hessian(net, loss, approx=None, *, weight_decay=None):
     array([[13.,  5.],
            [ 5.,  2.]])
     """
+    if layered.is_layered(net):  # a Network or RNN: the gradient's named form differentiated
+        return layered.hessian(net, loss, approx, weight_decay=weight_decay)
     loss = get_loss(loss, net, weight_decay)
     if approx not in (None, "gauss_newton", "outer_product"):
         raise SymnetError(f"approx must be None or 'gauss_newton'; got {approx!r}")

@@ -16,9 +16,12 @@ entry lacks (``Heaviside(x_1 - 4)``, ``relu(x_1 - 2)``, up to ``MAX_FORCED`` of 
 are decided branch by branch: on each side the switch is replaced by its branch
 (1 or 0, g or -g, ...) and that expression is checked; where a branch differs, a
 point on that side is searched, moving one coordinate at a time far outside
-[-2, 2] if needed, for the counterexample. The other switches (the network's ReLU
-kinks, switches shared with the correct entry) are covered by points on both of
-their sides. When a side cannot be reached, or another limit is met, a
+[-2, 2] if needed, for the counterexample. If the branch differs only off that
+side (where the correct entry switches too: a Huber Piecewise), agreement of the
+formula at points on the side decides it; a side the branches themselves rule out
+(-min(1, u) - 1 > 0 where min(1, u) = 1) is skipped. The other switches (the
+network's ReLU kinks, switches shared with the correct entry) are covered by points
+on both of their sides. When a side cannot be reached, or another limit is met, a
 ``VerifyLimitError`` names the limit, so "equal" is never said without grounds.
 
 >>> import sympy as sp, symnet
@@ -35,7 +38,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import product
+from itertools import chain, product
 
 import sympy as sp
 
@@ -50,6 +53,8 @@ __all__ = ["Decision", "decide"]
 MAX_SWITCHES = 128          # distinct switching arguments covered on both sides
 SEARCH_TRIES = 300          # points tried to put one switching argument on one side
 SIDE_POINTS = 12            # ... of which at most this many evaluated in full
+REGION_POINTS = 3           # agreeing points that decide one branch's side by sampling
+SIDE_DRAWS = 60             # random points drawn to find that side
 MAX_FORCED = 4              # switches of the formula's own decided branch by branch (2^4)
 PRECISIONS = (64, 256, 1024, 4096, 16384)  # bits; the cap depends on the formula's constants
 SCALES = (2, 2, 2, 2, 2, 16, 1000)         # |coordinates| of the base points
@@ -249,8 +254,23 @@ def _branches(formula, own):
                 return None
             if branch is not None:
                 replacements[atom] = branch
-        patterns.append((side, replacements))
+        for _ in range(len(replacements)):  # a switch inside another's branch: put it too
+            replacements = {atom: branch.xreplace(replacements)
+                            for atom, branch in replacements.items()}
+        if not _empty(side, replacements):
+            patterns.append((side, replacements))
     return patterns
+
+
+def _empty(side, replacements):
+    """True when no point has these signs: on that side every switch is its branch, so a
+    switching argument made of switches (-min(1, u) - 1 with min(1, u) = 1) is the number
+    it becomes there, and a number of the wrong sign rules the side out."""
+    for g, sign in side.items():
+        value = g.xreplace(replacements)
+        if value.is_number and value.is_comparable and sp.sign(value) != sign:
+            return True
+    return False
 
 
 def _branch(atom, side):
@@ -310,9 +330,19 @@ def _by_branches(frame, formula, reference, difference, own, shared, branches, b
         here = signs_at(p, shared, budget)
         starts = [dict(p.coordinates)] + [dict(e.point.coordinates) for e in evaluated[:2]]
         regions = [{**side, **{g: s for g, s in here.items() if s}}, side]
-        tried = 0
-        for point in (q for constraints in regions for q in _points_in_region(
-                frame, constraints, starts, random.Random(seed), budget)):
+        # Points the branch agreed at that lie on this side come first: there the formula is
+        # the branch, so they are points of this side found already.
+        # Then random points at moderate scale on this side (a bounded side, -1 < u < 1, is
+        # rarely met by moving one coordinate far), then the search from the counterexample.
+        rng = random.Random(seed + index)
+        known = (e.point for e in inner.evaluated
+                 if signs_at(e.point, list(side), budget) == side)
+        drawn = (q for q in (frame.at(frame.point(rng), budget) for _ in range(SIDE_DRAWS))
+                 if signs_at(q, list(side), budget) == side)
+        searched = (q for n, constraints in enumerate(regions) for q in _points_in_region(
+            frame, constraints, starts, random.Random(seed), budget, far=n > 0))
+        tried, agreeing = 0, []
+        for point in chain(known, drawn, searched):
             if tried >= SIDE_POINTS:
                 break
             tried += 1
@@ -325,10 +355,19 @@ def _by_branches(frame, formula, reference, difference, own, shared, branches, b
             if result.verdict == "undefined":
                 return Decision(False, True, "numeric", evaluated, result, domain_mismatch=True,
                                 switches=len(arguments))
+            if result.verdict == "agree":
+                agreeing.append(result)
+        # The branch differs from the correct entry only where the formula is not that branch
+        # (where the correct entry switches too: a Piecewise, a kink): on this side the formula
+        # itself agreed at every point evaluated, which counts as agreement there.
+        if len(agreeing) >= min(n_points, REGION_POINTS):
+            evaluated += agreeing
+            continue
         where = ", ".join(f"{plain(g)} {'> 0' if s > 0 else '< 0'}" for g, s in side.items())
         raise VerifyLimitError(
             "switches", f"could not decide: where {where} the formula differs from the correct "
-            "one, but no point was found there (it may be empty)")
+            "one, but too few points were found there where both sides could be evaluated "
+            "(it may be empty)")
     if proven:
         return Decision(True, True, "symbolic", switches=len(own))
     return Decision(True, False, "numeric", evaluated, switches=len(arguments))
@@ -378,6 +417,8 @@ def _sample(frame, formula, reference, difference, arguments, budget, seed, n_po
             result = consider(point)
             if result is not None and result.verdict == "differ":
                 return refuted(result)
+        if (g, s) in sides and mismatch is not None:
+            break  # the formula is undefined where the correct entry is not: decided below
         if (g, s) in sides:
             raise VerifyLimitError(
                 "switches", f"could not decide: no point was found where {plain(g)} is "

@@ -20,6 +20,7 @@ import math
 from fractions import Fraction
 
 import sympy as sp
+from sympy.core.relational import Relational
 
 from ._certify import Point
 
@@ -35,7 +36,7 @@ class Frame:
         self.net, self.loss = net, loss
         self.definitions = dict(definitions)
         self.normalised = {}
-        self.probabilities = loss is not None and loss.name == "cross_entropy"
+        self.probabilities = loss is not None and loss.rule.probability_targets
         if self.probabilities and net.activations[-1].name == "softmax":
             t = net.targets  # softmax targets are probabilities: t_K = 1 - sum of the others
             self.normalised = {t[-1]: 1 - sp.Add(*t[:-1])}
@@ -135,7 +136,8 @@ def _stable_equations(net):
 
 def switching_arguments(frame, *expressions):
     """The arguments whose sign selects a branch: of Heaviside, sign, abs, relu-like
-    functions, the differences of max/min arguments, and the network's kinks used."""
+    functions, the differences of max/min arguments, lhs - rhs of the conditions of a
+    Piecewise, and the network's kinks used."""
     found = []
     seen_definitions = set()
     stack = list(expressions)
@@ -148,6 +150,8 @@ def switching_arguments(frame, *expressions):
                 found.extend(a - b for i, a in enumerate(node.args) for b in node.args[i + 1:])
             elif isinstance(node, sp.Function) and hasattr(node, "_eval_rewrite_as_Max"):
                 found.append(node.args[0])
+            elif isinstance(node, Relational):  # a Piecewise condition: lhs - rhs changes sign
+                found.append(node.lhs - node.rhs)
             elif node.is_Symbol and node in frame.definitions and node not in seen_definitions:
                 seen_definitions.add(node)
                 stack.append(frame.definitions[node])

@@ -15,24 +15,11 @@ time
 
 import time
 
-from ..errors import TooLargeError
+from ..errors import TooLargeError, VerifyLimitError  # noqa: F401 - defined with the others
 
 __all__ = ["VerifyLimitError", "Budget", "TIME_LIMIT"]
 
 TIME_LIMIT = 2.5           # seconds for one verify call, derivation included (CLI: + ~2 s start)
-
-
-class VerifyLimitError(TooLargeError):
-    """verify stopped at a limit (``limit``: "time", "entries", "switches", "precision",
-    "evaluation").
-
-    Raised instead of a verdict that would rest on too little; the message says
-    which limit was reached and what was tried.
-    """
-
-    def __init__(self, limit, message):
-        super().__init__(message)
-        self.limit = limit
 
 
 class Budget:

@@ -20,28 +20,41 @@ import sympy as sp
 from ..errors import TooLargeError
 from ..graph.functions import sigmoid
 
-__all__ = ["tree_size", "expanded_terms", "reduce_difference", "shown_difference",
+__all__ = ["post_order", "tree_size", "expanded_terms", "reduce_difference", "shown_difference",
            "safe_replace"]
 
 MAX_EXPANDED_TERMS = 2_000  # terms an expand may produce
 SYMBOLIC_SIZE = 600         # tree size of an expression handed to expand
 CANCEL_SIZE = 150           # ... and to together/cancel, with at most CANCEL_ATOMS exponentials
 CANCEL_ATOMS = 4
+MAX_PIECEWISE = 4           # Piecewise parts of a difference split into its branches
 
 
-def tree_size(expression, cap=10 ** 9):
-    """Nodes of ``expression`` as a tree (shared subexpressions counted each time), capped."""
-    memo = {}
+def post_order(expression, combine):
+    """``combine(node, [results of node.args])`` for every distinct subexpression, children
+    first; the result for ``expression``. Iterative (no recursion limit on deep trees), and
+    each shared subexpression is combined once.
+
+    >>> x = sp.Symbol("x")
+    >>> post_order(sp.sin(x) + x**2, lambda node, parts: 1 + sum(parts))   # nodes as a tree
+    6
+    """
+    done = {}
     stack = [expression]
     while stack:
         node = stack[-1]
-        pending = [a for a in node.args if a not in memo]
+        pending = [a for a in node.args if a not in done]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
-        memo[node] = min(cap, 1 + sum(memo[a] for a in node.args))
-    return memo[expression]
+        done[node] = combine(node, [done[a] for a in node.args])
+    return done[expression]
+
+
+def tree_size(expression, cap=10 ** 9):
+    """Nodes of ``expression`` as a tree (shared subexpressions counted each time), capped."""
+    return post_order(expression, lambda node, sizes: min(cap, 1 + sum(sizes)))
 
 
 def expanded_terms(expression, cap=10 ** 9):
@@ -51,29 +64,24 @@ def expanded_terms(expression, cap=10 ** 9):
     product the product of its factors' terms; the arguments of functions are
     expanded too and add their own terms.
     """
-    memo = {}
-
-    def terms(node):
-        if node in memo:
-            return memo[node]
+    def terms(node, parts):  # parts: the terms of node.args
         inner = 0
         if node.is_Add:
-            count = sum(terms(a) for a in node.args)
+            count = sum(parts)
         elif node.is_Mul:
-            count = math.prod(min(cap, terms(a)) for a in node.args)
+            count = math.prod(min(cap, part) for part in parts)
         elif node.is_Pow and node.exp.is_Integer:
-            base, n = terms(node.base), abs(int(node.exp))
+            base, n = parts[0], abs(int(node.exp))
             count = 1 if base == 1 else math.comb(min(base, cap) + n - 1, n) if n < 10 ** 4 \
                 else cap
             if node.exp < 0:
                 count, inner = 1, count
         else:
             count = 1
-            inner = sum(terms(a) for a in node.args) if node.args else 0
-        memo[node] = min(cap, count + inner)
-        return memo[node]
+            inner = sum(parts)
+        return min(cap, count + inner)
 
-    return terms(expression)
+    return post_order(expression, terms)
 
 
 def _polynomial_safe(expression):
@@ -138,17 +146,26 @@ def reduce_difference(frame, difference, budget):
 
     The steps: named intermediates written out (sums of like terms cancel as they
     are built), expand, z = h(a) written out and expand, hyperbolic functions as
-    exponentials and cancel, and for small expressions everything in x, w, b, t.
-    The reduced form equals the difference; it is what the exact points evaluate,
-    so terms that cancel exactly never have to cancel in rounded arithmetic."""
+    exponentials and cancel, and for small expressions everything in x, w, b, t;
+    a difference with a few Piecewise parts is also split into the branches of one
+    Piecewise, each reduced by the same steps. The reduced form equals the
+    difference; it is what the exact points evaluate, so terms that cancel exactly
+    never have to cancel in rounded arithmetic."""
     if difference == 0:
         return True, difference
-    reduced = difference
     forward = frame.forward(difference)
     if forward == 0:
         return True, forward
     if tree_size(forward, 20 * SYMBOLIC_SIZE + 1) > 20 * SYMBOLIC_SIZE:
         return False, difference  # deep networks: the written-out deltas are too large
+    zero, reduced = _reduce_forward(frame, forward, budget)
+    if zero or (forward.has(sp.Piecewise) and _zero_on_every_branch(frame, forward, budget)):
+        return True, sp.S.Zero
+    return False, reduced
+
+
+def _reduce_forward(frame, forward, budget):
+    """(proven zero?, reduced form) of an expression in forward quantities."""
     reduced = forward
     expanded = _expanded(forward, budget)
     if expanded is not None:
@@ -167,6 +184,41 @@ def reduce_difference(frame, difference, budget):
         if base is not None and _expanded(base, budget) == 0:
             return True, sp.S.Zero
     return False, reduced
+
+
+def _odd_signs(expression):
+    """sign(-u) written -sign(u), so that sign(y - t) and -sign(t - y) meet (an identity)."""
+    return expression.replace(
+        lambda node: isinstance(node, sp.sign) and node.args[0].could_extract_minus_sign(),
+        lambda node: -sp.sign(-node.args[0]))
+
+
+def _zero_on_every_branch(frame, forward, budget):
+    """True when the difference, folded into one Piecewise, is 0 on every branch.
+
+    Then it is 0 wherever it is defined. Only for a few Piecewise parts, each with a
+    last branch for "otherwise" (a Piecewise without one is undefined where no
+    condition holds, which a 0 on every branch would hide)."""
+    parts = forward.atoms(sp.Piecewise)
+    if len(parts) > MAX_PIECEWISE or any(p.args[-1].cond is not sp.true for p in parts) \
+            or tree_size(forward, SYMBOLIC_SIZE + 1) > SYMBOLIC_SIZE:
+        return False
+    budget.check("splitting the difference at its Piecewise conditions")
+    try:
+        folded = sp.piecewise_fold(_odd_signs(forward))
+    except _SYMPY_FAILURES:
+        return False
+    if not isinstance(folded, sp.Piecewise):  # the branches met and cancelled
+        return _branch_is_zero(frame, folded, budget)
+    return folded.args[-1].cond is sp.true and all(
+        _branch_is_zero(frame, branch, budget) for branch, _ in folded.args)
+
+
+def _branch_is_zero(frame, branch, budget):
+    # Also cancelled as it stands: with y = h(a) written out, sign(y - t) would hold the
+    # exponentials of h inside a function, which the cancel step refuses.
+    return not branch.has(sp.Piecewise, sp.nan) and (
+        _reduce_forward(frame, branch, budget)[0] or _cancels_to_zero(branch, budget))
 
 
 def shown_difference(frame, difference, budget):
@@ -191,20 +243,20 @@ def safe_replace(expression, rule):
     too large to form: with max(x_1, 2) -> 2, 2^2^2^2^2^max(x_1, 2) is 2^(2^65536)."""
     with sp.evaluate(False):
         replaced = expression.xreplace(rule)
-    built = {}
-    stack = [replaced]
-    while stack:
-        node = stack[-1]
-        pending = [a for a in node.args if a not in built]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        args = [built[a] for a in node.args]
+
+    def rebuild(node, args):  # the node evaluated again, from its rebuilt arguments
         if node.is_Pow and args[0].is_Rational and args[1].is_Rational:
             base, exponent = args
             bits = max(abs(base.p).bit_length(), base.q.bit_length()) * abs(exponent.p)
             if bits > MAX_BITS:
-                return None
-        built[node] = node.func(*args) if node.args else node
-    return built[replaced]
+                raise _TooLargeNumber
+        return node.func(*args) if node.args else node
+
+    try:
+        return post_order(replaced, rebuild)
+    except _TooLargeNumber:
+        return None
+
+
+class _TooLargeNumber(Exception):
+    """A power of rationals past ``MAX_BITS``: ``safe_replace`` stops building."""

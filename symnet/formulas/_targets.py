@@ -19,15 +19,19 @@ Traceback (most recent call last):
 symnet.errors.SymnetError: dE/dw_111^(1): a weight has two indices, w_ji^(l); write them with a comma when one has two digits (w_1,11^(1) or w_11,1^(1))
 """
 
+import numbers
 import re
 import weakref
 from dataclasses import dataclass, field
 
+import sympy as sp
+
+from .._validate import check_number
 from ..graph import symbols as sym
 from ..errors import SymnetError
 
 __all__ = ["read_target", "letters_and_ranges", "concrete", "reference", "derivation_of",
-           "Reference", "TARGET_HELP", "check_cost", "right_hand_side"]
+           "Reference", "TARGET_HELP", "check_cost", "right_hand_side", "exact_decay"]
 
 MAX_INDEX_DIGITS = 6
 MAX_ENTRIES = 200                 # entries of one whole-layer target
@@ -183,10 +187,38 @@ class Reference:
 _CACHE = weakref.WeakKeyDictionary()
 
 
+def exact_decay(weight_decay, loss):
+    """lam of E = sum_n E_n + lam/2 sum_p w_p^2 as an exact Rational, or a SymnetError.
+
+    ``weight_decay`` is checked as every derivation checks it (a finite number >= 0, never
+    text); an int or a Fraction is kept exactly, a float is the decimal it prints as
+    (0.01 is 1/100, as decimals in a formula are). None takes the Loss's own (0 for a name).
+
+    >>> from fractions import Fraction
+    >>> exact_decay(0.01, None), exact_decay(Fraction(1, 3), None), exact_decay(None, None)
+    (1/100, 1/3, 0)
+    """
+    if weight_decay is None:
+        weight_decay = getattr(loss, "weight_decay", 0)
+    try:
+        check_number("weight_decay", weight_decay, nonnegative=True, example=1e-4)
+    except OverflowError:  # an int past floating range
+        raise SymnetError(f"weight_decay must be a finite number of floating size; got "
+                          f"{weight_decay!r}") from None
+    if isinstance(weight_decay, numbers.Rational):  # int, Fraction, NumPy ints, sympy Rational
+        return sp.Rational(int(weight_decay.numerator), int(weight_decay.denominator))
+    return sp.Rational(repr(float(weight_decay)))
+
+
 def derivation_of(net, kind, loss):
+    """The derivation behind targets of ``kind``, derived once per network and ``Loss``.
+
+    Keyed by the Loss itself (its row, output and weight decay), not its name: a loss
+    registered again under the same name is another loss.
+    """
     from ..derive.first_order import gradient, input_jacobian, param_jacobian
     store = _CACHE.setdefault(net, {})
-    key = (kind, loss.name if loss else None)
+    key = (kind, loss)
     if key not in store:
         build = {"gradient": lambda: gradient(net, loss), "delta": lambda: gradient(net, loss),
                  "input_jacobian": lambda: input_jacobian(net),
@@ -196,23 +228,30 @@ def derivation_of(net, kind, loss):
     return store[key]
 
 
-def _hessian_entry(net, loss, p, q):
-    """H[p, q] = R_q{dE_n/dw_p}, one R-operator pass in direction q (see symnet.hessian)."""
+def _hessian_entry(net, loss, p, q, decay):
+    """H[p, q] = R_q{dE_n/dw_p} (+ lam where p = q), one R-operator pass in direction q."""
     from ..derive.second_order import exact_entry
     store = _CACHE.setdefault(net, {})
-    key = ("hessian", loss.name, p, q)
+    key = ("hessian", loss, decay, p, q)
     if key not in store:
         definitions = {}
         entry = exact_entry(net, loss, net.param_index(p), net.param_index(q), definitions)
+        if p == q:
+            entry += decay  # the Hessian of lam/2 sum_p w_p^2 is lam I
         store[key] = Reference(entry, definitions, "hessian")
     return store[key]
 
 
-def reference(net, loss, target):
-    """The ``Reference`` of a target tuple (see ``concrete``)."""
+def reference(net, loss, target, decay=0):
+    """The ``Reference`` of a target tuple (see ``concrete``).
+
+    ``decay`` is lam of E = sum_n E_n + lam/2 sum_p w_p^2 (an exact Rational): the gradient
+    dE/dw_p gains lam w_p and the Hessian entry H[p, p] gains lam; the deltas
+    dE_n/da and the Jacobians do not change.
+    """
     kind, *fields = target
     if kind == "hessian":
-        return _hessian_entry(net, loss, *fields)
+        return _hessian_entry(net, loss, *fields, decay)
     derivation = derivation_of(net, kind, loss)
     named = derivation.named
 
@@ -221,7 +260,8 @@ def reference(net, loss, target):
                          derivation.intermediates)
 
     if kind == "gradient":
-        return found(named[net.param_index(fields[0])])
+        index = net.param_index(fields[0])
+        return found(named[index] + decay * net.params[index])
     if kind == "delta":
         l, j = fields
         if not 1 <= j <= net.sizes[l]:

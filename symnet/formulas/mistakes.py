@@ -61,6 +61,7 @@ class Mistake:
     diagonal: bool = False      # softmax without cross terms
     swap_entry: bool = False    # the entry of w_ij^(l) instead of w_ji^(l) (J_ik for J_ki)
     input_index: int = 0        # the input factor z_m^(l-1) (x_m) for the weight's z_i^(l-1)
+    forget_decay: bool = False  # the weight-decay term lam w_p (lam on H's diagonal) left out
 
 
 CORRECT = Mistake("correct", "no mistake")
@@ -74,7 +75,7 @@ class _Invalid(Exception):
 def _h_mistakes(net, loss):
     found = []
     L = net.n_layers
-    sse_output = loss is None or loss.name == "sse"
+    sse_output = loss is None or loss.rule.is_sum_of_squares
     for l in range(1, L + 1):
         act = net.activations[l - 1]
         if not act.elementwise or act.name == "linear":
@@ -92,11 +93,23 @@ def _h_mistakes(net, loss):
     return found
 
 
-def _mistakes(net, loss, target):
+def _forgot_decay(target, decay):
+    """The weight-decay term left out: lam w_p of dE/dw_p (lam of H[p, p])."""
+    kind, name = target[0], target[-1]
+    if not decay or kind not in ("gradient", "hessian") or (kind == "hessian"
+                                                            and target[1] != name):
+        return []
+    added = (f"dE/d{name} gains lam {name}" if kind == "gradient" else
+             f"H[{name}, {name}] gains lam (the Hessian of lam/2 ||w||^2 is lam I)")
+    return [Mistake("forgot_weight_decay", f"the weight-decay term is missing: with E = sum_n "
+                    f"E_n + lam/2 sum_p w_p^2 (lam = {decay}), {added}", forget_decay=True)]
+
+
+def _mistakes(net, loss, target, decay=0):
     kind = target[0]
     L = net.n_layers
-    found = [CORRECT] + _h_mistakes(net, loss)
-    canonical = loss is not None and loss.name == "cross_entropy"
+    found = [CORRECT] + _forgot_decay(target, decay) + _h_mistakes(net, loss)
+    canonical = loss is not None and loss.rule.probability_targets
     if canonical and net.activations[-1].name == "sigmoid":
         found.append(Mistake("extra_h", "an extra factor h'(a^(L)) = y(1 - y): with cross-entropy "
                              "and logistic outputs it cancels, delta_k^(L) = y_k - t_k",
@@ -239,7 +252,7 @@ def _swapped(net, name):
     return sym.weight(l, i + 1, j + 1).name
 
 
-def _entry(net, loss, target, mistake):
+def _entry(net, loss, target, mistake, decay=0):
     kind, *fields = target
     recursion = _Recursion(net, loss, mistake)
     if kind in ("gradient", "param_jacobian"):
@@ -250,8 +263,9 @@ def _entry(net, loss, target, mistake):
         if mistake.input_index:
             i = mistake.input_index - 1
         z = net.layer_values(l - 1)[i] if i is not None else 1
-        if kind == "gradient":
-            return recursion.delta(l, j) * z
+        if kind == "gradient":  # dE/dw_p = sum_n dE_n/dw_p + lam w_p, of the entry written
+            decayed = 0 if mistake.forget_decay else decay * net.params[net.param_index(name)]
+            return recursion.delta(l, j) * z + decayed
         return recursion.sensitivity(l, fields[0] - 1, j) * z
     if kind == "delta":
         l, j = fields
@@ -274,7 +288,7 @@ def _entry(net, loss, target, mistake):
     raise _Invalid
 
 
-def mutants(net, loss, target, reference=None):
+def mutants(net, loss, target, reference=None, weight_decay=0):
     """[(Mistake, expression)] for a target entry; the first is the correct formula.
 
     ``target`` is a tuple: ``("gradient", "w_21^(1)")``, ``("delta", l, j)``,
@@ -283,18 +297,28 @@ def mutants(net, loss, target, reference=None):
     be made for this entry are left out. Mutants of the Hessian are the
     Gauss-Newton term alone (the exact entry with every residual y - t set to 0);
     ``reference``, the exact entry in forward quantities, saves deriving it again.
+    With ``weight_decay`` lam (an exact number: E = sum_n E_n + lam/2 sum_p w_p^2) the
+    gradient mutants carry lam w_p, and one more leaves it out ("forgot_weight_decay";
+    for H[p, p], lam).
+
+    >>> import sympy as sp, symnet
+    >>> net = symnet.MLP([1, 1])
+    >>> [(m.key, e) for m, e in mutants(net, "sse", ("gradient", "b_1^(1)"),
+    ...                                  weight_decay=sp.Rational(1, 10))][:2]
+    [('correct', b_1^(1)/10 - t_1 + y_1), ('forgot_weight_decay', -t_1 + y_1)]
     """
     loss = get_loss(loss, net) if loss is not None else None
+    decay = sp.sympify(weight_decay, strict=True)
     if target[0] == "hessian":
         if reference is None:
             from ._targets import reference as derive
-            found = derive(net, loss, target)
+            found = derive(net, loss, target, decay)
             reference = _resolved(found.entry, found.definitions)
-        return _hessian_mutants(net, reference)
+        return _hessian_mutants(net, reference, _forgot_decay(target, decay), decay)
     found = []
-    for mistake in _mistakes(net, loss, target):
+    for mistake in _mistakes(net, loss, target, decay):
         try:
-            expression = sp.sympify(_entry(net, loss, target, mistake), strict=True)
+            expression = sp.sympify(_entry(net, loss, target, mistake, decay), strict=True)
         except _Invalid:
             continue
         if expression.has(_OUT_OF_RANGE):
@@ -315,10 +339,11 @@ def _resolved(named, definitions):
     return named
 
 
-def _hessian_mutants(net, exact):
-    # The Hessian is B^T Lambda B + sum_k (y_k - t_k) (second derivatives): with t = y the
-    # residual term vanishes and the Gauss-Newton term is left, without deriving it again.
+def _hessian_mutants(net, exact, forgot, decay):
+    # The Hessian is B^T Lambda B + sum_k (y_k - t_k) (second derivatives) (+ lam I): with
+    # t = y the residual term vanishes and the Gauss-Newton term is left (lam I stays),
+    # without deriving it again.
     gauss_newton = exact.xreplace(dict(zip(net.targets, net.layer_values(net.n_layers))))
-    return [(CORRECT, exact), (Mistake(
+    return [(CORRECT, exact)] + [(mistake, exact - decay) for mistake in forgot] + [(Mistake(
         "gauss_newton", "this is the Gauss-Newton term alone: the exact Hessian adds the "
         "residual term sum_k (y_k - t_k) d^2 y_k / dw dw (zero only where y = t)"), gauss_newton)]

@@ -16,16 +16,18 @@ entry ``target`` of a derivation (``symnet.formulas._decide``):
    difference is certain. Decimals in the formula are the rationals they denote
    (``1e-40`` is 10^-40), and no tolerance is used: a nonzero difference is a
    proof of inequality and the point a real counterexample. Formulas with
-   piecewise parts (Heaviside, sign, abs, max, min, relu, and ReLU networks) are
-   evaluated on both sides of every switching argument, far outside [-2, 2] when
-   needed. Agreement at every point is the verdict "equal at N exact rational
+   piecewise parts (Heaviside, sign, abs, max, min, relu, Piecewise, and ReLU
+   networks or the Huber loss) are evaluated on both sides of every switching
+   argument (for a Piecewise, lhs - rhs of each condition), far outside [-2, 2]
+   when needed. Agreement at every point is the verdict "equal at N exact rational
    points, not proven" (``proven`` is False).
 
 Every call is bounded by ``time_limit`` seconds (3 by default, the derivation
 included) and by size limits checked before each step; a ``VerifyLimitError``
 (a ``TooLargeError``) names the limit instead of a verdict that would rest on too
 little. When the sides differ, the formula is compared with mutants of the
-correct derivation (``symnet.formulas.mistakes``) to say which common mistake it contains;
+correct derivation (``symnet.formulas.mistakes``, compared in ``symnet.formulas._hints``)
+to say which common mistake it contains;
 a symbol the network lacks, such as w_21^(2) in a 2-3-1 network, is answered
 with the one meant (w_12^(2)) and the check of the formula with it.
 
@@ -46,33 +48,28 @@ the factor h'(a_j^(1)) of layer 1 is missing (tanh'(a) = 1 - tanh(a)^2)
 (False, True)
 """
 
-import random
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from itertools import product
 
 import sympy as sp
 
-from ._certify import (Uncertain, Undefined, Unsupported, correct_digits, describe, is_exact,
-                       minus, sign_of)
+from ._certify import correct_digits, describe, is_exact
 from ._decide import decide
 from ._frame import Frame
+from ._hints import hint
 from ._limits import TIME_LIMIT, Budget, VerifyLimitError
 from ._simplify import shown_difference
 from ._notation import plain
-from ._targets import (TARGET_HELP, check_cost, concrete, derivation_of, letters_and_ranges,
-                       read_target, reference, right_hand_side)
+from ._targets import (TARGET_HELP, check_cost, concrete, derivation_of, exact_decay,
+                       letters_and_ranges, read_target, reference, right_hand_side)
 from ..errors import SymnetError
-from .mistakes import mutants
 from ..graph.losses import get_loss
 from .parser import ParseError, parse_formula, read_formula, suggestion_for
 
 __all__ = ["verify", "Verification", "VerifyLimitError", "parse_formula", "ParseError"]
 
 POINTS = 7                # exact rational points of the numeric check (5 in [-2, 2], 2 wider)
-HINT_PRECISION = 256      # bits at which mutants are compared with the formula
-HINT_POINTS = 4           # points a mutant must match (the counterexample among them)
 
 
 @dataclass(frozen=True, repr=False)
@@ -174,9 +171,19 @@ class Verification:
                             "at some of them and negative at others")
             return "\n".join([f"verified: {plain(self.formula)} equals {self.target} ({how})"]
                              + [f"  correct: {plain(self.reference)}"] * bool(self.where) + where)
-        lines = [f"NOT equal to {self.target}",
-                 f"  your formula: {plain(self.formula)}",
-                 f"  correct:      {plain(self.reference)}"] + where
+        return "\n".join(self.why_not(reveal=True))
+
+    def why_not(self, reveal=True):
+        """The lines saying why a formula is not equal (this entry's; not for a whole layer).
+
+        ``reveal=False`` leaves out the correct formula and the difference, which would
+        give the answer away (the lessons' exercises): the counterexample, both values
+        there and the hint stay.
+        """
+        lines = [f"NOT equal to {self.target}", f"  your formula: {plain(self.formula)}"]
+        if reveal:
+            lines += [f"  correct:      {plain(self.reference)}"] + [
+                f"    where {symbol} = {plain(value)}" for symbol, value in self.where]
         if self.counterexample is not None:
             point = ", ".join(f"{s} = {v}" for s, v in self.counterexample.items())
             yours, correct = self.shown_values
@@ -185,11 +192,13 @@ class Verification:
         if self.domain_mismatch:
             lines.append("  domain mismatch: your formula is undefined (or not real) where the "
                          "correct one is finite")
-        if self.difference is not None:
+        if reveal and self.difference is not None:
             lines.append(f"  difference (yours - correct): {plain(self.difference)}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
-        return "\n".join(lines)
+        elif not reveal and self.method == "names":
+            lines.append("  it uses a name the network does not have")
+        return lines
 
     def _repr_html_(self):
         from html import escape
@@ -211,91 +220,6 @@ def _sympy_value(value):
     return sp.Float(describe(value, digits), digits)
 
 
-# -- hints ------------------------------------------------------------------------------
-_FACTORS = [(sp.Integer(2), "off by a factor 2 (the 1/2 in E = 1/2 sum (y - t)^2 cancels "
-                            "the 2 from differentiating the square)"),
-            (sp.Rational(1, 2), "off by a factor 1/2"),
-            (sp.Integer(-1), "the overall sign is wrong"),
-            (sp.Integer(-2), "off by a factor -2"), (sp.Rational(-1, 2), "off by a factor -1/2")]
-
-
-def _hint_points(frame, formula, decision, seed, n_points, budget):
-    """Points (at moderate scale) where the formula is defined, for comparing mutants."""
-    # The counterexample first: a mutant that agrees with the formula only where the
-    # formula agrees with the correct one (inside [-2, 2], say) is no explanation.
-    points = [decision.witness.point] + [e.point for e in decision.evaluated
-                                         if _in_sample_range(e.point)]
-    rng = random.Random(seed + 1)
-    wanted = min(n_points, HINT_POINTS)
-    for _ in range(10 * wanted):
-        if len(points) >= wanted:
-            break
-        point = frame.at(frame.point(rng), budget)
-        try:
-            point.value(formula, HINT_PRECISION)
-        except (Undefined, Uncertain, Unsupported):
-            continue
-        points.append(point)
-    return points
-
-
-def _in_sample_range(point):
-    return all(abs(v) <= 2 for v in point.coordinates.values())
-
-
-def _values(points, expression):
-    """The values of ``expression`` at the points, None where it has none."""
-    values = []
-    for point in points:
-        try:
-            values.append(point.value(expression, HINT_PRECISION))
-        except (Uncertain, Undefined):
-            values.append(None)
-    return values
-
-
-def _hint(frame, target, formula, reference_forward, decision, seed, n_points, budget):
-    """(key, text) of the mutant (times a stray factor) that equals the formula everywhere.
-
-    Each mutant is evaluated once per point, and lazily: a mutant matches when
-    formula - factor * mutant is 0 (or within its enclosure) at every point, and
-    the counterexample, tried first, rules out most of them."""
-    if decision.domain_mismatch:
-        return None, None
-    try:
-        candidates = mutants(frame.net, frame.loss, target, reference=reference_forward)
-        points = _hint_points(frame, formula, decision, seed, n_points, budget)
-        mine = _values(points, formula)
-        order = [(i, sp.Integer(1)) for i in range(1, len(candidates))]
-        order += [(0, factor) for factor, _ in _FACTORS]
-        order += [(i, factor) for i in range(1, len(candidates)) for factor, _ in _FACTORS]
-        texts = dict(_FACTORS)
-        values = {}
-
-        def matches(index, factor):
-            for n, point in enumerate(points):
-                if (index, n) not in values:
-                    values[index, n] = _values([point], candidates[index][1])[0]
-                theirs = values[index, n]
-                if mine[n] is None or theirs is None or sign_of(minus(
-                        mine[n], theirs, Fraction(factor.p, factor.q), HINT_PRECISION)):
-                    return False
-            return True
-
-        for index, factor in order:
-            budget.check("looking for a hint")
-            if matches(index, factor):
-                mistake = candidates[index][0]
-                if index == 0:
-                    return f"factor_{factor}", texts[factor]
-                if factor == 1:
-                    return mistake.key, mistake.text
-                return f"{mistake.key}+factor_{factor}", f"{mistake.text}; and {texts[factor]}"
-    except (VerifyLimitError, Unsupported):
-        pass  # the verdict stands; the search for its hint ran out of time (or of means)
-    return None, None
-
-
 # -- one entry ----------------------------------------------------------------------------
 def _definitions_for(net, loss, formula, found):
     """The reference's definitions, and those the formula's own named quantities need."""
@@ -309,9 +233,9 @@ def _definitions_for(net, loss, formula, found):
     return definitions
 
 
-def _check(formula, target, label, net, loss, seed, n_points, budget):
+def _check(formula, target, label, net, loss, decay, seed, n_points, budget):
     budget.check(f"deriving {label}")
-    found = reference(net, loss, target)
+    found = reference(net, loss, target, decay)
     frame = Frame(net, loss, _definitions_for(net, loss, formula, found))
     known = set(frame.definitions) | set(net.equations) | set(net.inputs) | set(net.params) \
         | set(net.targets)
@@ -325,7 +249,8 @@ def _check(formula, target, label, net, loss, seed, n_points, budget):
                   if s in frame.definitions and s not in net.equations)
     common = dict(target=label, formula=formula, reference=found.entry, where=where)
     if unknown:
-        return _misnamed(formula, meant, target, label, net, loss, seed, n_points, budget, common)
+        return _misnamed(formula, meant, target, label, net, loss, decay, seed, n_points, budget,
+                         common)
     decision = decide(frame, formula, found.entry, budget, seed, n_points)
     counted = len(decision.evaluated) + (decision.witness is not None)
     if decision.equal:
@@ -333,7 +258,7 @@ def _check(formula, target, label, net, loss, seed, n_points, budget):
                             points=counted, switches=decision.switches)
     witness = decision.witness
     forward = frame.forward(found.entry) if target[0] == "hessian" else None
-    key, text = _hint(frame, target, formula, forward, decision, seed, n_points, budget)
+    key, text = hint(frame, target, formula, forward, decision, seed, n_points, budget, decay)
     values = (witness.formula, witness.reference)
     return Verification(
         False, "numeric", **common, proven=True, points=counted,
@@ -345,11 +270,11 @@ def _check(formula, target, label, net, loss, seed, n_points, budget):
         switches=decision.switches)
 
 
-def _misnamed(formula, meant, target, label, net, loss, seed, n_points, budget, common):
+def _misnamed(formula, meant, target, label, net, loss, decay, seed, n_points, budget, common):
     """A formula with symbols the network lacks: the verdict, and the check with the one meant."""
     shape = "-".join(str(n) for n in net.sizes)
     fixed = formula.xreplace(meant)
-    again = _check(fixed, target, label, net, loss, seed, n_points, budget)
+    again = _check(fixed, target, label, net, loss, decay, seed, n_points, budget)
     names = "; ".join(f"{s} does not exist in a {shape} network: did you mean {m}?"
                       for s, m in meant.items())
     transposed = all(s.name.startswith("w_") for s in meant)
@@ -396,7 +321,7 @@ def _read_formula(formula, net, env, kind, fields, label):
                      f"got {type(formula).__name__}")
 
 
-def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS,
+def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, points=POINTS,
            time_limit=TIME_LIMIT):
     """Whether ``formula`` equals the derivation entry ``target``, with a counterexample if not.
 
@@ -414,10 +339,16 @@ def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS,
         ``"dy_1/dw_11^(1)"``, ``"dy_1/da_2^(1)"``, ``"H[w_11^(1), b_2^(2)]"``; letters
         instead of numbers (``"dE/dw_ji^(1)"``) check every entry of the layer.
     net : MLP
-    loss : {"sse", "cross_entropy"} or None
-        The error E for gradient, delta and Hessian targets. For softmax with
-        cross-entropy the targets are taken to sum to 1 (as in Bishop), so
-        delta_k = y_k - t_k is accepted.
+    loss : str, Loss or None
+        The error E for gradient, delta and Hessian targets: ``"sse"``,
+        ``"cross_entropy"``, ``"log_cosh"``, ``"huber"`` or a loss added with
+        ``symnet.register_loss``. For softmax with cross-entropy the targets are
+        taken to sum to 1 (as in Bishop), so delta_k = y_k - t_k is accepted.
+    weight_decay : int, Fraction or float, optional
+        lam >= 0 of E = E_n + lam/2 sum_p w_p^2 (as in ``symnet.gradient(...,
+        weight_decay=lam)``), taken exactly (a float as the decimal it prints as):
+        dE/dw_p gains lam w_p and H[p, p] gains lam; deltas and Jacobians are
+        unchanged. Default: the Loss's own, 0 for a name.
     seed : int
         Seed of the random rational points.
     points : int
@@ -454,6 +385,12 @@ def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS,
     >>> verify("delta_1^(1) = (y_1 - t_1) w_11^(2) z_1^(1) (1 - z_1^(1))", "delta_1^(1)",
     ...        net=net).proven
     True
+    >>> decayed = verify("delta_1^(2) z_1^(1)", "dE/dw_11^(2)", net=net, weight_decay=0.01)
+    >>> decayed.equal, decayed.mistake
+    (False, 'forgot_weight_decay')
+    >>> verify("delta_1^(2) z_1^(1) + 0.01 w_11^(2)", "dE/dw_11^(2)", net=net,
+    ...        weight_decay=0.01).proven
+    True
     """
     if net is None or not hasattr(net, "equations"):
         raise SymnetError("verify needs the network: net=symnet.MLP([...], hidden=..., "
@@ -467,6 +404,9 @@ def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS,
         raise SymnetError(f"time_limit is a number of seconds in (0, 3600]; got {time_limit!r}")
     budget = Budget(time_limit)
     loss = get_loss(loss, net) if loss is not None else None
+    decay = exact_decay(weight_decay, loss)
+    if loss is None and decay:
+        raise SymnetError("weight_decay is a term of the error E: give loss=... with it")
     kind, fields = read_target(target)
     if loss is None and kind in ("gradient", "delta", "hessian"):
         raise SymnetError(f"{target} needs an error function: loss='sse' or 'cross_entropy'")
@@ -483,7 +423,7 @@ def verify(formula, target, net=None, loss="sse", *, seed=0, points=POINTS,
         env = dict(zip(letters, numbers))
         entry, label = concrete(kind, dict(fields), env)
         expression = _read_formula(formula, net, env, kind, fields, label)
-        results.append(_check(expression, entry, label, net, loss, seed, points, budget))
+        results.append(_check(expression, entry, label, net, loss, decay, seed, points, budget))
     if not letters:
         return results[0]
     failed = [r for r in results if not r.equal]

@@ -138,7 +138,45 @@ class softplus(sp.Function):
         return body if exp is None else r"{%s}^{%s}" % (body, exp)
 
 
-class softmax(sp.Function):
+class _PerClass(sp.Function):
+    """f(k, a_1, ..., a_K): a function of the class index k and the K logits, as softmax is.
+
+    What softmax and log_softmax share, declared once: k must be an integer 1..K, one
+    class gives the constant ``one_class``, and the derivative in a_m is
+    ``derivative_factor`` times (delta_km - softmax_m(a)) (y_k for softmax, 1 for its log).
+    """
+
+    one_class = None
+
+    @classmethod
+    def eval(cls, k, *logits):
+        if not (k.is_Integer and 1 <= k <= len(logits)):
+            raise ValueError(f"{cls.__name__}(k, a_1, ..., a_K) needs an integer 1 <= k <= K; "
+                             f"got {k}")
+        if len(logits) == 1:
+            return cls.one_class
+
+    def derivative_factor(self):
+        raise NotImplementedError
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:  # the index k is not a variable
+            raise ArgumentIndexError(self, argindex)
+        k, logits = self.args[0], self.args[1:]
+        m = argindex - 1
+        return self.derivative_factor() * (int(k == m) - softmax(m, *logits))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        if all(a.is_real for a in self.args[1:]):
+            return True
+
+    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
+
+
+class softmax(_PerClass):
     """The k-th softmax output softmax(k, a_1, ..., a_K) = exp(a_k) / sum_m exp(a_m).
 
     Its derivative is written in terms of itself, y_k (delta_km - y_m); for NumPy it
@@ -159,29 +197,13 @@ class softmax(sp.Function):
     1
     """
 
-    @classmethod
-    def eval(cls, k, *logits):
-        if not (k.is_Integer and 1 <= k <= len(logits)):
-            raise ValueError(f"softmax(k, a_1, ..., a_K) needs an integer 1 <= k <= K; got {k}")
-        if len(logits) == 1:
-            return sp.S.One
+    one_class = sp.S.One
 
-    def fdiff(self, argindex=1):
-        if argindex == 1:  # the index k is not a variable
-            raise ArgumentIndexError(self, argindex)
-        k, logits = self.args[0], self.args[1:]
-        m = argindex - 1
-        return self * (int(k == m) - softmax(m, *logits))
+    def derivative_factor(self):
+        return self
 
     def _eval_rewrite_as_exp(self, k, *logits, **hints):
         return sp.exp(logits[int(k) - 1]) / sp.Add(*[sp.exp(a) for a in logits])
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args[1:]):
-            return True
 
     def _eval_is_positive(self):
         if all(a.is_real for a in self.args[1:]):
@@ -192,7 +214,6 @@ class softmax(sp.Function):
                                  ", ".join(printer._print(a) for a in self.args))
 
     _scipycode = _numpycode
-    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
 
     def _latex(self, printer, exp=None):
         body = r"\operatorname{softmax}_{%s}\left(%s\right)" % (
@@ -200,7 +221,7 @@ class softmax(sp.Function):
         return body if exp is None else r"{%s}^{%s}" % (body, exp)
 
 
-class log_softmax(sp.Function):
+class log_softmax(_PerClass):
     """log softmax_k(a_1, ..., a_K) = a_k - log sum_m exp(a_m), as one function.
 
     Cross-entropy with softmax outputs is sum_k t_k (-log_softmax(k, a)): written with
@@ -220,29 +241,13 @@ class log_softmax(sp.Function):
     -800.0
     """
 
-    @classmethod
-    def eval(cls, k, *logits):
-        if not (k.is_Integer and 1 <= k <= len(logits)):
-            raise ValueError(f"log_softmax(k, a_1, ..., a_K) needs an integer 1 <= k <= K; got {k}")
-        if len(logits) == 1:
-            return sp.S.Zero
+    one_class = sp.S.Zero
 
-    def fdiff(self, argindex=1):
-        if argindex == 1:  # the index k is not a variable
-            raise ArgumentIndexError(self, argindex)
-        k, logits = self.args[0], self.args[1:]
-        m = argindex - 1
-        return int(k == m) - softmax(m, *logits)
+    def derivative_factor(self):
+        return sp.S.One
 
     def _eval_rewrite_as_exp(self, k, *logits, **hints):
         return logits[int(k) - 1] - sp.log(sp.Add(*[sp.exp(a) for a in logits]))
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args[1:]):
-            return True
 
     def _numpycode(self, printer):
         numpy = printer._module
@@ -256,7 +261,6 @@ class log_softmax(sp.Function):
             int(self.args[0]) - 1)
 
     _scipycode = _numpycode
-    _pythoncode = _mpmathcode = _textbook_code(sp.exp)
 
     def _latex(self, printer, exp=None):
         body = r"\log \operatorname{softmax}_{%s}\left(%s\right)" % (
@@ -349,6 +353,40 @@ tanh_residual = _kernel_function(
     """)
 
 
+def _kinked_class(name, latex_name, textbook, derivative, numpycode, at_number=None, **constants):
+    """The SymPy class of a kinked activation (ReLU, leaky ReLU), declared once for both.
+
+    ``textbook(a)`` is its ``Max`` form (for ``rewrite(Max)``, ``evalf`` and the math and
+    mpmath printers), ``at_number(a)`` its value at a real number (``textbook`` by
+    default), ``derivative(a)`` its derivative (a Heaviside step carrying its value at
+    0), ``numpycode(arg)`` the NumPy text for the printed argument ``arg``; ``constants``
+    become class attributes (the convention it was built with).
+    """
+    at_number = at_number or textbook
+
+    def eval(cls, a):
+        if a.is_number and a.is_real:
+            return at_number(a)
+
+    def _latex(self, printer, exp=None):
+        body = r"%s\left(%s\right)" % (latex_name, printer._print(self.args[0]))
+        return body if exp is None else r"{%s}^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        return numpycode(printer, printer._print(self.args[0]))
+
+    return type(name, (sp.Function,), {
+        "_numpycode": _numpycode, "_scipycode": _numpycode,
+        "_pythoncode": _textbook_code(sp.Max), "_mpmathcode": _textbook_code(sp.Max),
+        "nargs": 1, "eval": classmethod(eval),
+        "fdiff": lambda self, argindex=1: derivative(self.args[0]),
+        "_eval_rewrite_as_Max": lambda self, a, **hints: textbook(a),
+        "_eval_evalf": lambda self, prec: textbook(self.args[0])._eval_evalf(prec),
+        "_eval_is_real": lambda self: self.args[0].is_real, "_latex": _latex,
+        "__module__": __name__, **constants,
+    })
+
+
 @lru_cache(maxsize=None)
 def relu_function(derivative_at_zero=0):
     """The ReLU class whose derivative at 0 is ``derivative_at_zero`` (0 by default).
@@ -369,36 +407,12 @@ def relu_function(derivative_at_zero=0):
     (0, 2)
     """
     at_zero = sp.nsimplify(derivative_at_zero)
-
-    def eval(cls, a):
-        if a.is_number and a.is_real:
-            return sp.Max(0, a)
-
-    def fdiff(self, argindex=1):
-        return sp.Heaviside(self.args[0], at_zero)
-
-    def _eval_rewrite_as_Max(self, a, **hints):
-        return sp.Max(0, a)
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.Max)._eval_evalf(prec)
-
-    def _latex(self, printer, exp=None):
-        body = r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"{%s}^{%s}" % (body, exp)
-
-    def _numpycode(self, printer):
-        return "{0}({1}, 0)".format(printer._module_format(printer._module + ".maximum"),
-                                    printer._print(self.args[0]))
-
-    return type("relu", (sp.Function,), {
-        "_numpycode": _numpycode, "_scipycode": _numpycode,
-        "_pythoncode": _textbook_code(sp.Max), "_mpmathcode": _textbook_code(sp.Max),
-        "nargs": 1, "eval": classmethod(eval), "fdiff": fdiff,
-        "_eval_rewrite_as_Max": _eval_rewrite_as_Max, "_eval_evalf": _eval_evalf,
-        "_eval_is_real": lambda self: self.args[0].is_real, "_latex": _latex,
-        "derivative_at_zero": at_zero, "__module__": __name__,
-    })
+    return _kinked_class(
+        "relu", r"\operatorname{ReLU}", lambda a: sp.Max(0, a),
+        lambda a: sp.Heaviside(a, at_zero),
+        lambda printer, arg: "{0}({1}, 0)".format(
+            printer._module_format(printer._module + ".maximum"), arg),
+        derivative_at_zero=at_zero)
 
 
 @lru_cache(maxsize=None)
@@ -416,35 +430,10 @@ def leaky_relu_function(slope=0.01):
     (-1, 4)
     """
     s = sp.nsimplify(slope)
-
-    def eval(cls, a):
-        if a.is_number and a.is_real:
-            return a if a > 0 else s * a
-
-    def fdiff(self, argindex=1):
+    return _kinked_class(
+        "leaky_relu", r"\operatorname{LReLU}", lambda a: sp.Max(a, s * a),
         # 1 for a > 0 and s for a <= 0, written as s + (1 - s) H(a) with H(0) = 0.
-        return s + (1 - s) * sp.Heaviside(self.args[0], 0)
-
-    def _eval_rewrite_as_Max(self, a, **hints):
-        return sp.Max(a, s * a)
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.Max)._eval_evalf(prec)
-
-    def _latex(self, printer, exp=None):
-        body = r"\operatorname{LReLU}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"{%s}^{%s}" % (body, exp)
-
-    def _numpycode(self, printer):
-        arg = printer._print(self.args[0])
-        return "{0}(({1}) > 0, ({1}), ({2})*({1}))".format(
-            printer._module_format(printer._module + ".where"), arg, printer._print(s))
-
-    return type("leaky_relu", (sp.Function,), {
-        "_numpycode": _numpycode, "_scipycode": _numpycode,
-        "_pythoncode": _textbook_code(sp.Max), "_mpmathcode": _textbook_code(sp.Max),
-        "nargs": 1, "eval": classmethod(eval), "fdiff": fdiff,
-        "_eval_rewrite_as_Max": _eval_rewrite_as_Max, "_eval_evalf": _eval_evalf,
-        "_eval_is_real": lambda self: self.args[0].is_real, "_latex": _latex,
-        "slope": s, "__module__": __name__,
-    })
+        lambda a: s + (1 - s) * sp.Heaviside(a, 0),
+        lambda printer, arg: "{0}(({1}) > 0, ({1}), ({2})*({1}))".format(
+            printer._module_format(printer._module + ".where"), arg, printer._print(s)),
+        at_number=lambda a: a if a > 0 else s * a, slope=s)

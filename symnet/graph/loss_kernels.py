@@ -15,8 +15,16 @@ as ``sigmoid_residual``, 1 - y_k as sum_{m != k} y_m, log cosh(x) as |x| + softp
 - log 2, ...), replaces h(a_k) by the computed output y_k and log_softmax(k, a) by one
 (N, K) array, and lambdifies. A loss that is a sum of one term per output on an
 elementwise output (``separable``) is compiled for one output and applied to the (N, K)
-arrays whole; the others get one column per output. ``kernels(rule, act, K)`` builds
-each (rule, activation, K) once per process.
+arrays whole; the others get one column per output. The K x K forms (d delta/da and
+Lambda_n) are one stacked kernel each (``_MatrixKernel``): every entry (those on and above
+the diagonal, when the derived matrix is symmetric) in one lambdified function, stacked
+once to (N, K, K), and R{delta^(L)} = (d delta/da) R{a^(L)} is that matrix applied to all P
+directions in one batched product. ``kernels(rule, act, K)`` builds each (rule,
+activation, K) once per process.
+
+The output Jacobian dy/da^(L) itself, in the named outputs, is ``output_derivative``: the
+one definition (for softmax from the SymPy function's own derivative rule) that the
+entry-level derivations of ``symnet.derive`` take as well.
 
 Examples
 --------
@@ -42,8 +50,8 @@ from .loss_rules import output_symbols
 from .numerics import NUMPY_NAMESPACE, neg_log_softmax, stable_sigmoid, stable_softplus
 from .rewriting import MODULES, stable_form, tidy
 
-__all__ = ["kernels", "activation_key", "drop_dirac", "output_derivative",
-           "chain_rule_deltas"]
+__all__ = ["kernels", "activation_key", "drop_dirac", "derivative_in_value",
+           "output_derivative", "chain_rule_deltas"]
 
 
 def drop_dirac(expression):
@@ -74,12 +82,45 @@ def _separable(rule, output):
     return True
 
 
+def derivative_in_value(act, a, z):
+    """h'(a) written in the unit's named value z = h(a) where the activation allows it.
+
+    The form a student writes: sigma'(a) = z (1 - z), tanh'(a) = 1 - z^2; ReLU's step
+    stays in a.
+
+    >>> import sympy as sp
+    >>> from symnet.graph.activations import activation
+    >>> a, z = sp.symbols("a z", real=True)
+    >>> derivative_in_value(activation("tanh"), a, z)
+    1 - z**2
+    """
+    return act.derivative_at(a).xreplace({act.function(a): z})
+
+
 def output_derivative(act, y, a):
-    """dy_m/da_k (K x K) in the named y: diagonal h'(a_k) written in y_k, or softmax's rule."""
+    """dy_k/da_m (K x K, row k, column m) in the named outputs y: the one output Jacobian.
+
+    Elementwise outputs: diagonal h'(a_k) written in y_k (``derivative_in_value``).
+    Softmax: ``softmax_jacobian_in``, which differentiates the SymPy softmax function by its
+    own derivative rule (``softmax.fdiff``), giving y_k (delta_km - y_m). The entry-level
+    derivations (``symnet.derive.first_order.output_block``) and the loss rows here both
+    take it from this function.
+
+    >>> import sympy as sp
+    >>> from symnet.graph.activations import activation
+    >>> y, a = sp.symbols("y_1 y_2", real=True), sp.symbols("a_1 a_2", real=True)
+    >>> output_derivative(activation("softmax"), y, a)
+    Matrix([
+    [y_1*(1 - y_1),     -y_1*y_2],
+    [     -y_1*y_2, y_2*(1 - y_2)]])
+    >>> output_derivative(activation("sigmoid"), y, a)
+    Matrix([
+    [y_1*(1 - y_1),             0],
+    [            0, y_2*(1 - y_2)]])
+    """
     if not act.elementwise:
         return softmax_jacobian_in(y, a)
-    return sp.diag(*[act.derivative_at(ak).xreplace({act.function(ak): yk})
-                     for yk, ak in zip(y, a)])
+    return sp.diag(*[derivative_in_value(act, ak, yk) for yk, ak in zip(y, a)])
 
 
 def chain_rule_deltas(g, act, y, a):
@@ -90,7 +131,7 @@ def chain_rule_deltas(g, act, y, a):
     loss) keeps the chain rule's product. Returns (deltas, cancelled?).
     """
     K = len(y)
-    B = output_derivative(act, y, a)  # dy_m/da_k
+    B = output_derivative(act, y, a)  # B[m, k] = dy_m/da_k
     deltas = [sp.Add(*[g[m] * B[m, k] for m in range(K)]) for k in range(K)]
     if any(sp.denom(sp.together(gm)) != 1 for gm in g):
         cancelled = [sp.cancel(d) for d in deltas]
@@ -225,6 +266,52 @@ class _Kernel:
         return [r if np.shape(r) == shape else np.broadcast_to(r, shape) for r in results]
 
 
+class _MatrixKernel(_Kernel):
+    """A K x K matrix of expressions M (Lambda_n, d delta/da) as one stacked kernel.
+
+    ``kernel(A, Y, T, dh, d2h)`` is M at every sample, (N, K, K); with directions R
+    (N, P, K), ``kernel(A, Y, T, dh, d2h, R)`` is M applied to each, sum_j M_kj R_pj,
+    (N, P, K): R{delta^(L)} from R{a^(L)} when M = d delta/da. The entries are derived
+    and lambdified together (``cse``: for softmax cross-entropy the sums over the other
+    outputs are formed once), then stacked once; where the derived entries are
+    symmetric (a Hessian of E_n is) only those on and above the diagonal are computed. A
+    width-K M is applied by one batched matrix product, computed once whatever the
+    number of directions. Width 1 (a separable loss on elementwise outputs): the one
+    expression is the diagonal; a matrix of numbers (I for sse) is broadcast, not
+    computed or copied N times.
+    """
+
+    def __init__(self, forms, matrix):
+        matrix = sp.Matrix(matrix)
+        K = matrix.rows
+        # Entry (k, j) of the full matrix is entry ``self.place[k, j]`` of the list computed.
+        if matrix == matrix.T:  # structurally: nothing is simplified to decide it
+            upper = [(k, j) for k in range(K) for j in range(k, K)]
+            self.place = np.empty((K, K), dtype=int)
+            for i, (k, j) in enumerate(upper):
+                self.place[k, j] = self.place[j, k] = i
+            entries = [matrix[k, j] for k, j in upper]
+        else:
+            self.place, entries = np.arange(K * K).reshape(K, K), list(matrix)
+        super().__init__(forms, entries)
+
+    def __call__(self, A, Y, T, dh=None, d2h=None, R=None):
+        shape, K = A.shape, A.shape[-1]
+        if self.constants is not None:
+            block = (self.constants[0] * np.eye(K) if self.width == 1
+                     else np.asarray(self.constants)[self.place])
+            return np.broadcast_to(block, shape + (K,)) if R is None else R @ block.T
+        results = super().__call__(A, Y, T, dh, d2h)
+        if self.width == 1:  # diagonal
+            if R is not None:
+                return results[0][..., None, :] * R
+            full = np.zeros(shape + (K,))
+            full[..., np.arange(K), np.arange(K)] = results[0]
+            return full
+        matrix = np.stack(results, axis=-1)[..., self.place]      # (N, K, K)
+        return matrix if R is None else R @ np.swapaxes(matrix, -1, -2)
+
+
 class _Kernels:
     """The compiled forms of one (rule, output activation, K), each built on first use."""
 
@@ -249,11 +336,13 @@ class _Kernels:
 
     @cached_property
     def slope(self):
-        return _Kernel(self.forms, list(self.forms.slope))
+        return _MatrixKernel(self.forms, self.forms.slope)
 
     @cached_property
     def weights(self):
-        return _Kernel(self.forms, list(self.forms.weights))
+        if self.forms.weights is self.forms.slope:  # Lambda = d delta/da: compiled once
+            return self.slope
+        return _MatrixKernel(self.forms, self.forms.weights)
 
 
 _COMPILED = {}

@@ -84,12 +84,20 @@ class LossRule:
         What the derivatives are at a kink of E_n (empty for smooth losses).
     shipped : bool
         True for the rows symnet ships (they cannot be replaced).
+    title : str
+        The loss in prose, as a title names it ("sum-of-squares"); by default the name
+        with spaces for underscores ("log cosh").
+    probability_targets : bool
+        True when the targets t_k are probabilities, class labels or soft ones (as for
+        cross-entropy); random targets for it are drawn in [0, 1].
 
     Examples
     --------
     >>> rule = loss_rule("sse")
-    >>> rule.name, rule.analytic, rule.outputs
-    ('sse', True, None)
+    >>> rule.name, rule.analytic, rule.outputs, rule.title, rule.is_sum_of_squares
+    ('sse', True, None, 'sum-of-squares', True)
+    >>> loss_rule("log_cosh").title, loss_rule("log_cosh").is_sum_of_squares
+    ('log cosh', False)
     """
 
     name: str
@@ -102,6 +110,12 @@ class LossRule:
     delta_latex: dict = field(default_factory=dict)
     convention: str = ""
     shipped: bool = False
+    title: str = ""
+    probability_targets: bool = False
+
+    def __post_init__(self):
+        if not self.title:
+            object.__setattr__(self, "title", self.name.replace("_", " "))
 
     def expression(self, output, y, t):
         """E_n(y, t) for outputs ``output``: a checked SymPy scalar in the symbols y and t."""
@@ -127,6 +141,17 @@ class LossRule:
         y, t = output_symbols(2)
         forms = [self.expression(output, y, t) for output in (None, *self.by_output)]
         return not any(form.has(*KINKED) for form in forms)
+
+    @cached_property
+    def is_sum_of_squares(self):
+        """True when E_n is 1/2 sum_k (y_k - t_k)^2 for every output (derived from the row).
+
+        Then dE_n/dy_k = y_k - t_k and Lambda_n = I in y: the Gauss-Newton matrix is
+        J^T J, the one Levenberg-Marquardt takes from the residuals e = y - t.
+        """
+        y, t = output_symbols(2)
+        forms = [self.expression(output, y, t) for output in (None, *self.by_output)]
+        return all(sp.expand(form - _sse(y, t)) == 0 for form in forms)
 
     def check_output(self, output):
         """Refuse an output activation the loss is not defined for."""
@@ -383,13 +408,14 @@ def _ship(rule, **fields):
 # The shipped rows: sse and cross_entropy with the LaTeX textbooks print, log_cosh and
 # huber registered from their SymPy expression alone, as any user's loss is.
 _add(LossRule(
-    "sse", _sse, shipped=True,
+    "sse", _sse, shipped=True, title="sum-of-squares",
     latex={None: r"E_n = \tfrac{1}{2} \sum_k (y_k - t_k)^2"},
     delta_latex={"linear": _CANONICAL,
                  "softmax": r"y_k \Bigl(y_k - t_k - \sum_m (y_m - t_m)\, y_m\Bigr)",
                  None: r"(y_k - t_k)\, h_L'\bigl(a_k^{(L)}\bigr)"}), check=False)
 _add(LossRule(
-    "cross_entropy", _binary_cross_entropy, shipped=True,
+    "cross_entropy", _binary_cross_entropy, shipped=True, title="cross-entropy",
+    probability_targets=True,
     by_output={"softmax": _categorical_cross_entropy},
     stable={"sigmoid": _binary_cross_entropy_in_a, "softmax": _categorical_cross_entropy_in_a},
     outputs=("sigmoid", "softmax"),

@@ -188,12 +188,12 @@ class Loss:
                                        r"\partial w_q} + \lambda I_{pq}")]
 
     # -- numeric: A (N, K) output pre-activations, Y = h(A), T targets ------------------------
-    def _run(self, kernel, what, A, Y, T, dh=None, d2h=None):
+    def _run(self, kernel, what, A, Y, T, dh=None, d2h=None, *directions):
         # Division by zero and invalid operations raise: a NaN or inf from finite outputs
         # and targets means the loss is not defined, or not differentiable, there.
         with np.errstate(divide="raise", invalid="raise"):
             try:
-                return kernel(A, Y, T, dh, d2h)
+                return kernel(A, Y, T, dh, d2h, *directions)
             except FloatingPointError as error:
                 raise LossDomainError(
                     f"loss {self.name!r} with {self.output} outputs: {what} is not finite "
@@ -201,21 +201,6 @@ class Loss:
                     "differentiable there (a log of a value <= 0, a derivative infinite at "
                     "y = t), or an output rounded to 0 or 1 in float64 (give the loss a "
                     "stable form in a^(L): register_loss(..., stable=...))") from None
-
-    def _diagonal_or_full(self, kernel, results, shape):
-        """(N, K, K) from a width-1 kernel's diagonal (N, K) or a width-K kernel's K^2 entries."""
-        K = shape[-1]
-        if kernel.constants is not None:  # a constant Lambda (I for sse): not copied N times
-            block = (kernel.constants[0] * np.eye(K) if kernel.width == 1
-                     else np.reshape(kernel.constants, (K, K)))
-            return np.broadcast_to(block, shape + (K,))
-        if kernel.width == 1:
-            diagonal = results[0]
-            full = np.zeros(shape + shape[-1:])
-            index = np.arange(shape[-1])
-            full[..., index, index] = diagonal
-            return full
-        return np.stack(results, axis=-1).reshape(shape + shape[-1:])
 
     def _vector(self, results):
         """(N, K) from a width-1 kernel's one array or a width-K kernel's K columns."""
@@ -254,8 +239,9 @@ class Loss:
     def value(self, A, Y, T, w=None):
         """E = sum_n E_n from output pre-activations A, outputs Y and targets T (+ the decay at w).
 
-        Complex A (complex-step differentiation) is evaluated through the analytic
-        continuations of the stable forms; a loss with kinks refuses it.
+        A, Y (N, K) give one E; a stack (P, N, K) (with w (P, W)) gives E at each of the P
+        points, (P,), in one call. Complex A (complex-step differentiation) is evaluated
+        through the analytic continuations of the stable forms; a loss with kinks refuses it.
         """
         if np.iscomplexobj(A) or np.iscomplexobj(Y):
             if not self.analytic:
@@ -266,7 +252,8 @@ class Loss:
             kernel = self._kernels.value_complex
         else:
             kernel = self._kernels.value
-        total = np.sum(self._run(kernel, "E_n", A, Y, T)[0])
+        per_sample = self._run(kernel, "E_n", A, Y, T)[0]   # (..., N, K) or (..., N)
+        total = np.sum(per_sample, axis=tuple(range(np.ndim(A) - 2, per_sample.ndim)))
         return total if w is None or not self.weight_decay else total + self.penalty(w)
 
     def residual(self, A, Y, T):
@@ -282,11 +269,7 @@ class Loss:
 
         ``dh``, ``d2h`` are h'(A), h''(A) (None: computed here, or for softmax).
         """
-        kernel = self._kernels.slope
-        results = self._run(kernel, "d delta^(L)/da^(L)", A, Y, T, dh, d2h)
-        if kernel.width == 1:
-            return results[0][:, None, :] * RA
-        return np.einsum("nkj,npj->npk", self._diagonal_or_full(kernel, results, A.shape), RA)
+        return self._run(self._kernels.slope, "d delta^(L)/da^(L)", A, Y, T, dh, d2h, RA)
 
     def gauss_newton_weights(self, Y, T, A=None):
         """Lambda_n of the Gauss-Newton term sum_n B_n^T Lambda_n B_n, shape (N, K, K).
@@ -299,8 +282,7 @@ class Loss:
             if self.output != "linear":
                 raise SymnetError("gauss_newton_weights needs the output pre-activations A")
             A = Y
-        kernel = self._kernels.weights
-        return self._diagonal_or_full(kernel, self._run(kernel, "Lambda_n", A, Y, T), A.shape)
+        return self._run(self._kernels.weights, "Lambda_n", A, Y, T)
 
 
 _NAMED = {}

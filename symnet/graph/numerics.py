@@ -39,8 +39,8 @@ import numpy as np
 __all__ = [
     "stable_sigmoid", "stable_softplus", "stable_softmax", "log_sum_exp", "relu", "leaky_relu",
     "sigmoid_slope", "sech_squared", "sigmoid_residual", "tanh_residual",
-    "binary_cross_entropy", "neg_log_softmax", "softmax_complement", "kronecker_minus_softmax",
-    "softmax_jacobian", "softmax_centred", "softmax_residual", "softmax_cross_entropy_delta", "softmax_entry",
+    "binary_cross_entropy", "neg_log_softmax", "softmax_complement", "softmax_residual",
+    "softmax_cross_entropy_delta", "softmax_entry",
     "NUMPY_NAMESPACE",
 ]
 
@@ -122,8 +122,16 @@ def sech_squared(a):
     """
     if np.iscomplexobj(a):
         return 1.0 / np.cosh(a) ** 2
-    e = np.exp(-2.0 * np.abs(a))
-    return 4.0 * e / (1.0 + e) ** 2
+    # in place: the same operations, without four temporaries of a's size
+    e = np.array(a, dtype=float)  # a copy, worked on in place
+    np.abs(e, out=e)
+    e *= -2.0
+    np.exp(e, out=e)
+    denominator = e + 1.0
+    denominator *= denominator
+    e *= 4.0
+    e /= denominator
+    return e if np.ndim(a) else e[()]
 
 
 def sigmoid_residual(a, t):
@@ -189,36 +197,6 @@ def softmax_complement(y):
     """1 - y_k as sum_{m != k} y_m along the last axis (no cancellation where y_k ~ 1)."""
     K = y.shape[-1]
     return y @ (1.0 - np.eye(K))
-
-
-def kronecker_minus_softmax(y):
-    """delta_km - y_m, shape (..., K, K), its diagonal 1 - y_k as sum_{m != k} y_m.
-
-    >>> kronecker_minus_softmax(np.array([0.25, 0.75]))
-    array([[ 0.75, -0.75],
-           [-0.25,  0.25]])
-    """
-    K = y.shape[-1]
-    difference = np.broadcast_to(-y[..., None, :], y.shape + (K,)).copy()
-    difference[..., np.arange(K), np.arange(K)] = softmax_complement(y)
-    return difference
-
-
-def softmax_jacobian(y):
-    """dy_k/da_m = y_k (delta_km - y_m), shape (..., K, K), diagonal y_k sum_{m != k} y_m.
-
-    It is also the cross-entropy Gauss-Newton weight diag(y) - y y^T of softmax outputs.
-    """
-    return y[..., :, None] * kronecker_minus_softmax(y)
-
-
-def softmax_centred(y, r):
-    """r_k - sum_m y_m r_m along the last axis, written r_k sum_{m != k} y_m - sum_{m != k} y_m r_m.
-
-    The softmax Jacobian times a vector is y * softmax_centred(y, r); the textbook
-    r_k - sum_m y_m r_m cancels when y_k ~ 1 (it is then of the size of 1 - y_k).
-    """
-    return r * softmax_complement(y) - (y * r) @ (1.0 - np.eye(y.shape[-1]))
 
 
 def softmax_residual(y, t):

@@ -3,13 +3,7 @@
 May import: ``symnet.graph``, ``symnet.compiled``, ``symnet.derive`` and the base modules.
 """
 
+from .._deprecation import forward_names as _forward_names
 
-def __getattr__(name):
-    """The names of symnet 0.1's module ``symnet.numdiff``, now in ``symnet.numdiff.differences``: they warn."""
-    import warnings
-    from . import differences
-    if name in differences.__all__:
-        warnings.warn(f"symnet.numdiff.{name} moved to symnet.numdiff.differences.{name}", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(differences, name)
-    raise AttributeError(f"module 'symnet.numdiff' has no attribute {name!r}")
+# symnet 0.1's module ``symnet.numdiff`` is now ``symnet.numdiff.differences``: its names warn.
+__getattr__ = _forward_names(__name__, f"{__name__}.differences")

@@ -78,10 +78,9 @@ class PointFunction:
             return Z[-1] if self.loss.jacobian_of == "y" else A[-1]
         if self.loss is None:
             return Z[-1]
-        if A[-1].ndim == 2:  # E, with the weight decay at w
-            return np.asarray(self.loss.value(A[-1], Z[-1], self.T, w))
-        ws = np.broadcast_to(w, A[-1].shape[:1] + np.shape(w)[-1:])
-        return np.array([self.loss.value(a, z, self.T, v) for a, z, v in zip(A[-1], Z[-1], ws)])
+        # E with the weight decay at w: one value, or (P,) for a stack of P points in one
+        # call (A[-1] (P, N, K), w (P, W) or (W,)), not one call per point
+        return np.asarray(self.loss.value(A[-1], Z[-1], self.T, w))
 
     def exact(self, target, X, w):
         """The exact first derivative ``target`` (a key of ``EXACT_FIRST``) at one point."""

@@ -77,7 +77,8 @@ def default_point(net, loss, seed=0):
     """
     loss = get_loss(loss, net)
     names = tuple(a.name for a in net.activations)
-    if list(net.sizes) == [2, 2, 2] and names == ("sigmoid", "sigmoid") and loss.name == "sse":
+    if (list(net.sizes) == [2, 2, 2] and names == ("sigmoid", "sigmoid")
+            and loss.rule.is_sum_of_squares):  # the worked example's loss
         w = net.pack(WORKED_EXAMPLE["weights"], WORKED_EXAMPLE["biases"])
         return (np.array(WORKED_EXAMPLE["x"]), w, np.array(WORKED_EXAMPLE["t"]),
                 "the worked example of symnet's REFERENCE.md")
@@ -262,8 +263,7 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
 def _title(net, loss, kind=None):
     """"Derivatives of a 3-4-2 network (tanh / linear, sum-of-squares error)", or of one kind."""
     names = " / ".join(a.name for a in net.activations)
-    loss_name = ({"sse": "sum-of-squares", "cross_entropy": "cross-entropy"}.get(
-        loss.name, loss.name.replace("_", " ")) + " error") if loss is not None else ""
+    loss_name = f"{loss.rule.title} error" if loss is not None else ""
     sizes = "-".join(str(n) for n in net.sizes)
     what = KINDS[kind].title if kind else "Derivatives"
     return f"{what} of a {sizes} network ({', '.join(filter(None, [names, loss_name]))})"

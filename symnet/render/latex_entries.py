@@ -175,7 +175,7 @@ def _residual_pieces(parts):
 def hessian_splits(derivation, labels):
     """{(p, q): (Gauss-Newton term, residual parts)} of the entries ``labels`` (p, q, ...)."""
     from ..derive.second_order import hessian
-    gauss_newton = hessian(derivation.net, derivation.loss.name, approx="gauss_newton")
+    gauss_newton = hessian(derivation.net, derivation.loss, approx="gauss_newton")  # decay kept
     return {(p, q): split_hessian_entry(derivation, gauss_newton, p, q) for p, q, *_ in labels}
 
 
@@ -186,7 +186,7 @@ def hessian_rows(derivation, max_entries=MAX_ENTRIES, tags=False, splits=None, *
     caller has already done it.
     """
     loss = derivation.loss
-    if loss.name == "sse":
+    if loss.rule.is_sum_of_squares:  # dE_n/dy_k = y_k - t_k, Lambda_n = I
         general = (r"\frac{\partial^2 E_n}{\partial w_p\, \partial w_q} &= G_{pq} + R_{pq}, "
                    r"\quad G_{pq} = \sum_k \frac{\partial y_k}{\partial w_p} \frac{\partial y_k}"
                    r"{\partial w_q}, \quad R_{pq} = \sum_k (y_k - t_k) \frac{\partial^2 y_k}"

@@ -113,11 +113,12 @@ HESSIAN_VECTOR_MATRIX = [
 
 def _curvature_parts(loss):
     """(residual rows, Gauss-Newton rows) of the matrix form, with B_n and Lambda_n for ``loss``."""
-    if loss.jacobian_of == "y":  # r_nk = dE_n/dy_k: y - t for sse, derived for other losses
-        factor = r"y_{nk} - t_{nk}" if loss.name == "sse" else r"\partial E_n / \partial y_{nk}"
+    squares = loss.rule.is_sum_of_squares  # then dE_n/dy_k = y_k - t_k and Lambda_n = I
+    if loss.jacobian_of == "y":  # r_nk = dE_n/dy_k: y - t for sum-of-squares, else as derived
+        factor = r"y_{nk} - t_{nk}" if squares else r"\partial E_n / \partial y_{nk}"
         out, residual = r"\mathbf{y}", r"(" + factor + r")\, \nabla\nabla y_{nk}"
         curved, of_w = r"y_{nk}", r"y_k(\mathbf{x}_n)"
-        weights = r" = I" if loss.name == "sse" else ""
+        weights = r" = I" if squares else ""
     else:
         out, residual = r"\mathbf{a}^{(L)}", r"\delta_{nk}^{(L)} \nabla\nabla a_{nk}^{(L)}"
         curved, of_w = r"a_{nk}^{(L)}", r"a_k^{(L)}(\mathbf{x}_n)"

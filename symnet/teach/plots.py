@@ -17,6 +17,8 @@ b'\\x89PNG'
 
 import io
 
+import textwrap
+
 import numpy as np
 
 __all__ = ["LessonFigure", "png", "network_diagram", "function_and_derivative", "heatmap",
@@ -203,7 +205,7 @@ def loglog(x, series, xlabel, ylabel, title="", mark=None):
 
 
 def curves(series, xlabel, ylabel, title="", log=False):
-    """Loss curves (or any sequences) against their index."""
+    """Loss curves (or any sequences) against their step number (``xlabel`` names it)."""
     fig = LessonFigure(figsize=(6, 3.5))
     ax = fig.subplots()
     for name, y in series.items():
@@ -222,7 +224,7 @@ def spectrum(eigenvalues, title, mark=None):
     ax.set_yscale("symlog", linthresh=1e-6)
     if mark is not None:
         ax.axhline(mark, color="0.5", ls="--")
-    ax.set_xlabel("eigenvalue index (largest first)")
+    ax.set_xlabel("rank of the eigenvalue (1 = largest)")
     ax.set_ylabel("eigenvalue of the Hessian (units of E per w^2)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
@@ -251,7 +253,10 @@ def images(arrays, titles, shape=None, cmap="gray_r", symmetric=False):
 
     ``shape`` defaults to a square when the size is a perfect square, else one row.
     """
-    fig = LessonFigure(figsize=(1.6 * len(arrays), 1.9))
+    # titles wrap at 24 characters so that neighbours never overlap; the figure grows with them
+    titles = [textwrap.fill(str(title), 24) for title in titles]
+    lines = max((title.count("\n") + 1 for title in titles), default=1)
+    fig = LessonFigure(figsize=(1.9 * len(arrays), 1.6 + 0.18 * lines))
     axes = np.atleast_1d(fig.subplots(1, len(arrays)))
     for ax, array, title in zip(axes, arrays, titles):
         array = np.asarray(array, dtype=float)

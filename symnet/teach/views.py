@@ -283,14 +283,16 @@ def difference_view(name, a, log10_step):
     f = lambda v: float(act.numpy(np.float64(v)))  # noqa: E731
     forward = (f(a + h) - f(a)) / h
     central = (f(a + h) - f(a - h)) / (2 * h)
-    scale = max(abs(exact), 1e-300)
+    # relative to |h'(a)|; where h'(a) = 0 no relative error exists, so the absolute one is
+    # shown and labelled so (a relative error over a tiny floor would print 1e+300)
+    kind, scale = ("relative", abs(exact)) if exact != 0 else ("absolute", 1.0)
     return View(f"differences of {name}' at a = {a:g}, h = {h:.1e}", {
         "h": ("h", h), "exact": ("h'(a) exact", exact),
         "forward": ("(h(a+h) - h(a)) / h", forward),
         "central": ("(h(a+h) - h(a-h)) / 2h", central),
-        "forward_error": ("forward relative error", abs(forward - exact) / scale),
-        "central_error": ("central relative error", abs(central - exact) / scale)},
-        {"name": name, "a": a})
+        "forward_error": (f"forward {kind} error", abs(forward - exact) / scale),
+        "central_error": (f"central {kind} error", abs(central - exact) / scale)},
+        {"name": name, "a": a, "error_kind": kind})
 
 
 def difference_errors(name, a, steps):
@@ -403,13 +405,15 @@ def attack_view(net, w, X, labels, epsilon):
     Y = net.forward(X, w)
     gradient_x = input_error_gradient(net, w, X, T)
     adversarial = np.clip(X + float(epsilon) * np.sign(gradient_x), 0.0, 1.0)
-    accuracy = float(np.mean(Y.argmax(axis=1) == labels))
-    attacked = float(np.mean(net.forward(adversarial, w).argmax(axis=1) == labels))
+    predicted, attacked_predicted = Y.argmax(axis=1), net.forward(adversarial, w).argmax(axis=1)
+    accuracy = float(np.mean(predicted == labels))
+    attacked = float(np.mean(attacked_predicted == labels))
     return View(f"fast gradient sign, epsilon = {float(epsilon):.3g}", {
         "epsilon": ("epsilon (pixel intensity, 0..1)", float(epsilon)),
         "accuracy": ("accuracy on clean inputs", accuracy),
         "attacked": ("accuracy on attacked inputs", attacked)},
-        {"adversarial": adversarial, "gradient_x": gradient_x, "X": X})
+        {"adversarial": adversarial, "gradient_x": gradient_x, "X": X, "labels": labels,
+         "predicted": predicted, "attacked_predicted": attacked_predicted})
 
 
 def input_error_gradient(net, w, X, T, loss="cross_entropy"):

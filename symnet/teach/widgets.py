@@ -25,6 +25,7 @@ import numpy as np
 
 from ..graph.activations import activation, known_activations
 from ..errors import SymnetError
+from .exercise_sets import exercises  # noqa: F401
 from .views import (Edge, View, activation_view, attack_view, backprop_view,  # noqa: F401
                     difference_errors, difference_view, forward_view, gradient_norm_view,
                     input_error_gradient, jacobian_view, path_products, step_size_view,
@@ -33,6 +34,7 @@ from .views import (Edge, View, activation_view, attack_view, backprop_view,  # 
 __all__ = [
     "Panel", "forward_explorer", "activation_explorer", "jacobian_explorer",
     "backprop_explorer", "difference_explorer", "training_explorer", "verify_explorer",
+    "exercise_box", "exercises",
     "step_size_explorer", "gradient_norm_explorer", "attack_explorer",
     # the callbacks, from symnet.views
     "View", "Edge", "forward_view", "path_products", "symbolic_path_sum", "activation_view",
@@ -202,6 +204,36 @@ def verify_explorer(net, targets, formula="", loss="sse"):
     return Panel(verify_view, controls, {"net": net, "loss": loss})
 
 
+def _exercise_feedback(exercise, answer):
+    return exercise.check(answer)
+
+
+def exercise_box(exercise):
+    """The question of an ``Exercise`` and an empty text box; the feedback updates on Enter.
+
+    Examples
+    --------
+    >>> import symnet
+    >>> from symnet.teach.exercises import Exercise
+    >>> box = exercise_box(Exercise("demo.1", "dE/dw_11^(2)", net=symnet.MLP([1, 1, 1]),
+    ...                             target="dE/dw_11^(2)"))
+    >>> box.result.status
+    'empty'
+    >>> box.controls["answer"].value = "(y_1 - t_1) z_1^(1)"
+    >>> box.result.equal
+    True
+    """
+    import ipywidgets as widgets
+    controls = {"answer": widgets.Text(value="", placeholder="your answer, then Enter",
+                                       description=f"{exercise.key}", continuous_update=False,
+                                       layout=widgets.Layout(width="70%"))}
+    panel = Panel(_exercise_feedback, controls, {"exercise": exercise})
+    question = widgets.HTML(f"<p class='symnet-question'><b>Exercise {html.escape(exercise.key)}"
+                            f"</b>: {html.escape(exercise.question)}</p>")
+    panel.widget.children = (question,) + tuple(panel.widget.children)
+    return panel
+
+
 def step_size_explorer(hessian, fraction=0.9):
     """A slider for the step as a fraction of 2 / lambda_max; the distance to w* per step."""
     limit = 2.0 / float(np.linalg.eigvalsh(np.asarray(hessian, dtype=float)).max())
@@ -238,7 +270,11 @@ def attack_explorer(net, w, X, labels, epsilon=0.1, index=0):
 
     def plot(view):
         from .plots import images
+        # class indices: the network's output k-1 stands for the k-th of the classes it
+        # was trained on (lesson 11: digits); the titles say what it predicts before and after
         return images([view.X[index], view.adversarial[index]],
-                      ["clean", f"attacked, eps={view['epsilon']:.2f}"])
+                      [f"clean: label {view.labels[index]}, predicted {view.predicted[index]}",
+                       f"attacked (epsilon = {view['epsilon']:.2f}): predicted "
+                       f"{view.attacked_predicted[index]}"])
     return Panel(attack_view, controls, {"net": net, "w": w, "X": X, "labels": labels},
                  plot=plot)

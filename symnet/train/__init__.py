@@ -3,13 +3,7 @@
 May import: ``symnet.graph``, ``symnet.compiled``, ``symnet.derive`` and the base modules.
 """
 
+from .._deprecation import forward_names as _forward_names
 
-def __getattr__(name):
-    """The names of symnet 0.1's module ``symnet.train``, now in ``symnet.train.fitting``: they warn."""
-    import warnings
-    from . import fitting
-    if name in fitting.__all__:
-        warnings.warn(f"symnet.train.{name} moved to symnet.train.fitting.{name}", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(fitting, name)
-    raise AttributeError(f"module 'symnet.train' has no attribute {name!r}")
+# symnet 0.1's module ``symnet.train`` is now ``symnet.train.fitting``: its names warn.
+__getattr__ = _forward_names(__name__, f"{__name__}.fitting")

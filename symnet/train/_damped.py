@@ -1,12 +1,17 @@
 """The damped second-order loop of ``fit``: Levenberg-Marquardt and damped Newton.
 
 Each iteration builds one system (A + mu D^2) p = -g at the current weights (one new
-J, Gauss-Newton matrix or H) and tries steps with Nielsen's damping until one lowers
-E; every trial is recorded as a ``Trial``. The stopping tests are MINPACK's (see
-``symnet.train``). For lm with sum-of-squares error the velocity v (the
-Levenberg-Marquardt step) gets the geodesic acceleration of Transtrum & Sethna
-("Improvements to the Levenberg-Marquardt algorithm for nonlinear least-squares
-minimization", 2012):
+J, Gauss-Newton matrix or H) and tries steps until one lowers E; every trial is
+recorded as a ``Trial``. After a step that lowers E, Nielsen's rule sets mu from the
+gain ratio; after one that does not, MINPACK's (lmder): the next step is t* times as
+long in ||D p||, t* in [0.1, 0.5] the minimum of the parabola along the failed step
+(``_cut``, ``damping_for_length``). Nielsen's mu * 2, 4, 8 instead barely shortened
+a step whose length comes from directions with curvature lambda above mu (where mu
+hardly matters): in narrow valleys two or three rejections in a row, cycle after
+cycle. The stopping tests are MINPACK's (see ``symnet.train.fitting``). For lm with
+sum-of-squares error the velocity v (the Levenberg-Marquardt step) gets the geodesic
+acceleration of Transtrum & Sethna ("Improvements to the Levenberg-Marquardt
+algorithm for nonlinear least-squares minimization", 2012):
 
     a = -(J^T J + mu D^2)^-1 J^T r_vv,   r_vv = d^2 y(w + t v) / dt^2 at t = 0,
     p = v + a / 2 when 2 ||D a|| <= ACCELERATION_LIMIT ||D v||, else p = v,
@@ -46,9 +51,11 @@ def output_second_directional(net, X, w, v):
 
     With dot = d/dt: a^(l) = W^(l) z^(l-1) + b^(l) gives
     a_dot = W z_dot + V z + v_b and a_ddot = W z_ddot + 2 V z_dot (V, v_b the parts of
-    v for layer l), and z = h(a) gives z_dot = h'(a) a_dot, z_ddot = h''(a) a_dot^2 +
-    h'(a) a_ddot; for a softmax layer z_dot = z (a_dot - <z, a_dot>) and
-    z_ddot = z_dot (a_dot - <z, a_dot>) + z (a_ddot - <z_dot, a_dot> - <z, a_ddot>).
+    v for layer l). A hidden layer z = h(a) gives z_dot = h'(a) a_dot and
+    z_ddot = h''(a) a_dot^2 + h'(a) a_ddot. The output layer y = h(a^(L)) uses its
+    derivative blocks, whatever h is: S_km = dy_k/da_m and C_kmp = d^2 y_k/da_m da_p
+    (``matrix_form.output_block`` and ``output_curvature``, softmax's from its SymPy
+    rule's kernels), so y_dot = S a_dot and y_ddot = S a_ddot + sum_mp C_kmp a_dot_m a_dot_p.
 
     Examples
     --------
@@ -63,23 +70,19 @@ def output_second_directional(net, X, w, v):
     X = np.asarray(X, dtype=float)
     A, Z = engine.forward_pass(net, X, w)
     dh, d2h = engine.layer_derivatives(net, A, Z, second=True)
+    L = net.n_layers
     z_dot, z_ddot = np.zeros_like(X), np.zeros_like(X)
-    for l in range(1, net.n_layers + 1):
+    for l in range(1, L + 1):
         W, _ = net._layer_arrays(w, l)
         V, v_b = net._layer_arrays(v, l)
         a_dot = z_dot @ W.T + Z[l - 1] @ V.T + v_b
         a_ddot = z_ddot @ W.T + 2 * z_dot @ V.T
-        if dh[l] is not None:
+        if l < L:  # hidden layers are elementwise
             z_dot, z_ddot = dh[l] * a_dot, d2h[l] * a_dot ** 2 + dh[l] * a_ddot
-        else:  # softmax
-            z = Z[l]
-            centred = a_dot - np.sum(z * a_dot, axis=1, keepdims=True)
-            z_dot_new = z * centred
-            z_ddot = z_dot_new * centred + z * (
-                a_ddot - np.sum(z_dot_new * a_dot, axis=1, keepdims=True)
-                - np.sum(z * a_ddot, axis=1, keepdims=True))
-            z_dot = z_dot_new
-    return z_ddot
+    S = engine.output_block(net, A[L], Z[L], dh[L])
+    C = engine.output_curvature(net, Z[L], d2h[L])
+    return (np.einsum("nkm,nm->nk", S, a_ddot)
+            + np.einsum("nkmp,nm,np->nk", C, a_dot, a_dot))
 
 
 def _running_max(scale, diagonal):
@@ -106,7 +109,7 @@ def build_system(problem, w, method, g, scale):
         c = max(scale[0], np.max(np.abs(np.diag(H))), np.finfo(float).tiny)
         scale = np.full(W, c)
         return DampedSystem(np.sqrt(scale), curvature=H, gradient=g), scale, None
-    if problem.loss.name != "sse" or problem.loss.weight_decay:  # J, e: sse without decay only
+    if not problem.loss.rule.is_sum_of_squares or problem.loss.weight_decay:  # J, e: sse only
         G = engine.gauss_newton_values(net, problem.loss, X, w, T)
         scale = _running_max(scale, np.diag(G))
         return DampedSystem(np.sqrt(scale), curvature=G, gradient=g), scale, None
@@ -121,7 +124,7 @@ def build_system(problem, w, method, g, scale):
 def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
     """Marquardt-Nielsen iterations; (weights, message, reason), reason None at max_iter."""
     net, eps = problem.net, np.finfo(float).eps
-    geodesic = (options.get("geodesic", False) and problem.loss.name == "sse"
+    geodesic = (options.get("geodesic", False) and problem.loss.rule.is_sum_of_squares
                 and not problem.loss.weight_decay)
     damping = NielsenDamping(options["mu"])
     scale = np.zeros(net.n_params)
@@ -139,6 +142,7 @@ def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
                 damping.update(-np.inf)  # H + mu c I is indefinite: damp more, as a rejection
                 continue
             p, predicted = system.solve(mu)
+            v = p  # the Levenberg-Marquardt step (the velocity, before any acceleration)
             scaled, size = np.linalg.norm(system.d * p), np.linalg.norm(system.d * w)
             if scaled <= max(options["xtol"], eps) * (size + options["xtol"]):
                 return w, (f"xtol: the scaled step ||D p|| = {scaled:.3g} <= xtol "
@@ -153,6 +157,8 @@ def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
             actual = E - E_trial
             gain = actual / predicted if predicted > 0 else -np.inf
             accepted = damping.update(gain)
+            if not accepted:  # MINPACK's cut of the step bound, in place of Nielsen's mu * nu
+                damping.mu = damping_for_length(system, mu, _cut(g @ v, E, E_trial) * scaled)
             recorder.trials.append(Trial(iteration, mu, float(E_trial), float(gain), accepted,
                                          ratio))
             E_before = E
@@ -165,6 +171,53 @@ def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
             if accepted:
                 break
     return w, None, None
+
+
+def _cut(slope, E, E_trial):
+    """MINPACK's factor for the next step bound after a step that did not lower E (lmder).
+
+    The parabola through E at t = 0 (value E, slope dE/dt = g^T v) and at t = 1 (E_trial)
+    along the step v has its minimum at t* = -slope / (2 (E_trial - E - slope)); the next
+    step is t* times as long, t* clipped to [0.1, 0.5] (0.1 when E_trial >= 100 E or is not
+    finite). A step that did not lower E gives t* <= 1/2.
+    """
+    rise = E_trial - E - slope          # the t^2 coefficient of the parabola
+    if not (np.isfinite(E_trial) and E_trial < 100 * E and rise > 0):
+        return 0.1
+    return min(max(-slope / (2 * rise), 0.1), 0.5)
+
+
+def damping_for_length(system, mu, length):
+    """The damping mu' >= mu whose scaled step has ||D p(mu')|| = length (to 1e-12 relative).
+
+    ||D p(mu)|| = ||c / (lambda + mu)|| (``DampedSystem``) falls monotonically as mu grows,
+    so the root is bracketed and found by bisection on log mu. (MINPACK's lmpar finds the
+    same mu for its step bound; here it is used after a rejection.)
+
+    Examples
+    --------
+    >>> from symnet.train.optimizers import DampedSystem
+    >>> system = DampedSystem(np.ones(2), jacobian=np.eye(2), residuals=np.array([1.0, 1.0]))
+    >>> # ||p(mu)|| = sqrt(2) / (1 + mu): half of its length at mu = 0 needs mu = 1
+    >>> round(damping_for_length(system, 0.0, np.sqrt(2) / 2), 9)
+    1.0
+    """
+    def too_long(m):
+        return np.linalg.norm(system.c / (system.eigenvalues + m)) > length
+    low = mu
+    high = max(2 * mu, np.linalg.norm(system.c) / length, np.finfo(float).tiny)
+    while too_long(high):
+        low, high = high, 2 * high
+    if low <= 0:  # the bisection is on log mu: start from a tiny positive mu
+        low = high * np.finfo(float).eps
+        if not too_long(low):
+            return float(low)
+    while high > low * (1 + 1e-12):
+        middle = np.sqrt(low * high)
+        if middle <= low or middle >= high:
+            break
+        low, high = (middle, high) if too_long(middle) else (low, middle)
+    return float(high)
 
 
 def _acceleration(problem, system, w, v, mu, scaled):
