@@ -16,6 +16,7 @@ Examples
 import argparse
 import re
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 from .derive.derivation import KINDS
@@ -101,6 +102,18 @@ def _seed(text):
         value = -1
     if value < 0:  # NumPy's generators take non-negative seeds
         raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
+    return value
+
+
+def _decay(text):
+    """A weight-decay coefficient as typed: an exact fraction or decimal >= 0 (never evaluated)."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        value = None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 such as 0.01 or 1/100; got {text!r}")
     return value
 
 
@@ -190,7 +203,9 @@ def _add_network_options(parser, positional=True):
     parser.add_argument("--hidden", default="tanh",
                         help="hidden activation, or one per hidden layer: tanh,relu (default tanh)")
     parser.add_argument("--output", default="linear", help="output activation (default linear)")
-    parser.add_argument("--loss", default="sse", help="sse or cross_entropy (default sse)")
+    parser.add_argument("--loss", default="sse",
+                        help="sse, cross_entropy, log_cosh, huber or a registered loss "
+                             "(default sse)")
 
 
 def parser():
@@ -242,5 +257,7 @@ def parser():
                    help='e.g. "dE/dw_21^(1)", "delta_1^(1)", "J_12", "H[w_11^(1), b_1^(2)]"')
     _add_network_options(p, positional=False)
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--weight-decay", type=_decay, default=None, metavar="LAMBDA",
+                   help="E = sum_n E_n + LAMBDA/2 sum_p w_p^2, kept exact (e.g. 0.01 or 1/100)")
     return parser
 

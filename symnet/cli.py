@@ -248,7 +248,8 @@ def verify(args, out=None):
     out = out or sys.stdout
     import symnet
     net = _network(args)
-    result = symnet.verify(args.formula, args.of, net=net, loss=args.loss, seed=args.seed)
+    result = symnet.verify(args.formula, args.of, net=net, loss=args.loss, seed=args.seed,
+                           weight_decay=args.weight_decay)
     print(result, file=out)
     return EXIT_OK if result.equal else EXIT_REFUTED
 

@@ -30,6 +30,19 @@ def test_verify_refutes_with_counterexample_and_hint(capsys):
     assert "NOT equal" in out and "yours   =" in out and "hint: the factor h'(a_j^(1))" in out
 
 
+def test_verify_with_weight_decay_is_exact(capsys):
+    # E = E_n + (lam/2) sum_p w_p^2 with lam = 1/100: dE/dw_11^(2) = delta_1^(2) z_1^(1)
+    # + w_11^(2)/100 (by hand); without the decay term the formula is refuted and named.
+    assert main(["verify", "delta_1^(2) z_1^(1) + w_11^(2)/100", "--of", "dE/dw_11^(2)",
+                 "--net", "2-2-1", "--weight-decay", "0.01"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "delta_1^(2) z_1^(1)", "--of", "dE/dw_11^(2)", "--net", "2-2-1",
+                 "--weight-decay", "1/100"]) == 1
+    assert "weight-decay term is missing" in capsys.readouterr().out
+    assert main(["verify", "x_1", "--of", "dE/dw_11^(2)", "--net", "2-2-1",
+                 "--weight-decay", "-1"]) == 2
+
+
 @pytest.mark.parametrize("argv, message", [
     (["verify", "__import__('os')", "--of", "dE/db_1^(2)", "--net", "2-2-1"], "'__import__'"),
     (["verify", "x_1", "--of", "dE/db_1^(2)", "--net", "2-"], "layer sizes like 3-4-2"),

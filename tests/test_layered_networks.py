@@ -272,3 +272,23 @@ def test_too_large_symbolic_requests_are_refused_up_front():
         symnet.RNN(2, 8, 1, steps=20).outputs
     with pytest.raises(symnet.TooLargeError):
         symnet.hessian(symnet.Network(600, [Dense(1, "linear")]), "sse")
+
+
+def test_verify_refuses_convolution_and_rnn_targets_it_cannot_derive_yet():
+    # A wrong verdict would be worse than none: verify says it does not know these targets.
+    conv = symnet.Network((1, 4), [symnet.layers.Conv1D(1, 2, "tanh"), symnet.layers.Flatten(),
+                                   symnet.layers.Dense(1, "linear")])
+    rnn = symnet.RNN(1, 2, 1, steps=2)
+    for net in (conv, rnn):
+        with pytest.raises(symnet.SymnetError, match="not there yet"):
+            symnet.verify("x_1", "dE/dw_11^(1)", net=net)
+
+
+def test_verify_on_a_network_of_dense_layers_points_to_the_mlp():
+    net = symnet.Network(2, [symnet.layers.Dense(2, "tanh"), symnet.layers.Dense(1, "linear")])
+    with pytest.raises(symnet.SymnetError, match="use symnet.MLP"):
+        symnet.verify("(t_1 - y_1) z_1^(1)", "dE/dw_11^(2)", net=net)
+    # the MLP it points to has the same parameters, in the same order, and verify decides there
+    mlp = symnet.MLP([2, 2, 1], hidden="tanh")
+    assert mlp.params == net.params
+    assert symnet.verify("(y_1 - t_1) z_1^(1)", "dE/dw_11^(2)", net=mlp).equal

@@ -64,6 +64,7 @@ from ._notation import plain
 from ._targets import (TARGET_HELP, check_cost, concrete, derivation_of, exact_decay,
                        letters_and_ranges, read_target, reference, right_hand_side)
 from ..errors import SymnetError
+from ..graph.layered import LayeredNetwork
 from ..graph.losses import get_loss
 from .parser import ParseError, parse_formula, read_formula, suggestion_for
 
@@ -395,6 +396,12 @@ def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, 
     if net is None or not hasattr(net, "equations"):
         raise SymnetError("verify needs the network: net=symnet.MLP([...], hidden=..., "
                           "output=...)")
+    if isinstance(net, LayeredNetwork):
+        raise SymnetError(
+            f"verify knows the targets of an MLP; for {net!r} the convolution, residual and "
+            "backprop-through-time targets are not there yet (a Network of Dense layers only: "
+            "use symnet.MLP, which has the same parameters). Check such a derivation "
+            "numerically: symnet.check(symnet.gradient(net, loss), X, w, T)")
     if not isinstance(target, str):
         raise SymnetError(f"target is a string; {TARGET_HELP}")
     if not (isinstance(points, int) and not isinstance(points, bool) and 1 <= points <= 100):

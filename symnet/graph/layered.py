@@ -48,7 +48,7 @@ from .._validate import check_inputs, check_layer_values, check_params
 from ..errors import SymnetError, TooLargeError
 from .activations import activation
 from .layers import Conv1D, Dense, Flatten, Layer, Residual, _shape_text
-from .network import MLP, affine
+from .network import MLP, affine, substitute_in_order
 
 __all__ = ["LayeredNetwork", "Network", "NotForLayeredNetworks", "Stage", "ParameterBlock"]
 
@@ -274,11 +274,7 @@ class LayeredNetwork:
 
     def substitute(self, definitions):
         """Network and ``definitions`` symbols -> expressions in inputs, parameters, targets."""
-        full = dict(self.substitution)
-        for name, value in definitions.items():
-            if name not in full:
-                full[name] = value.xreplace(full)
-        return full
+        return substitute_in_order(self.substitution, definitions)
 
     @property
     def outputs(self):

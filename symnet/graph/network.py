@@ -302,11 +302,7 @@ class MLP:
         ``definitions`` (symbol -> expression in earlier symbols, in order) are the
         intermediates a derivation adds (deltas, dy/da, R-operator terms).
         """
-        full = dict(self.substitution)
-        for name, value in definitions.items():
-            if name not in full:
-                full[name] = value.xreplace(full)
-        return full
+        return substitute_in_order(self.substitution, definitions)
 
     @property
     def outputs(self):
@@ -336,3 +332,16 @@ def _activation_text(act):
 
 def _is_sequence(value):
     return isinstance(value, (list, tuple))
+
+
+def substitute_in_order(substitution, definitions):
+    """``substitution`` (a network's names -> expressions) extended by ``definitions``.
+
+    Each definition (symbol -> expression in earlier symbols, in order) is written out
+    in what comes before it; names the network already has keep their meaning.
+    """
+    full = dict(substitution)
+    for name, value in definitions.items():
+        if name not in full:
+            full[name] = value.xreplace(full)
+    return full
