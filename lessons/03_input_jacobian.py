@@ -157,6 +157,24 @@ for one_layer in (symnet.MLP([3, 3], output="softmax"), symnet.MLP([3, 3], outpu
     for k in range(3):
         for i in range(3):
             assert sp.simplify((backprop.matrix[k, i] - direct.matrix[k, i]).rewrite(sp.exp)) == 0
+# ... and symbolically for the 3-4-2 networks themselves: the backprop route's entries, with
+# its intermediates (dy_k/da_m^(2), ...) written out, equal the matrix form written by hand,
+# J = S W^(2) diag(1 - z^2) W^(1) with S = diag(y) - y y^T (softmax) or diag(y (1 - y)),
+# as polynomials in the named y_k, z_j^(1) and weights: expand(difference) == 0, exactly
+y_named = sp.Matrix([d.output(k) for k in (1, 2)])
+W_1 = sp.Matrix(4, 3, lambda j, i: d.weight(1, j + 1, i + 1))
+W_2 = sp.Matrix(2, 4, lambda k, j: d.weight(2, k + 1, j + 1))
+slopes = sp.diag(*[1 - d.activation_value(1, j) ** 2 for j in range(1, 5)])
+for J_out, S in ((J_softmax, sp.diag(*y_named) - y_named * y_named.T),
+                 (J_logistic, sp.diag(*[y * (1 - y) for y in y_named]))):
+    written_out = {}
+    for symbol, definition in J_out.definitions.items():   # in order: each uses earlier ones
+        written_out[symbol] = definition.xreplace(written_out)
+    by_hand = S * W_2 * slopes * W_1
+    for k in range(2):
+        for i in range(3):
+            assert sp.expand(sp.Matrix(J_out.named)[k, i].xreplace(written_out)
+                             - by_hand[k, i]) == 0, (k, i)
 w_output = net_softmax.init_params(seed=3)
 for output_net, J_out in ((net_logistic, J_logistic), (net_softmax, J_softmax)):
     by_backprop = J_out.evaluate(x, w_output)

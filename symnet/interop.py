@@ -32,9 +32,10 @@ import numpy as np
 from .compiled import matrix_form as engine
 from ._validate import check_inputs, check_params
 from .errors import SymnetError
+from .graph.recurrent import RNN
 
 __all__ = ["matlab_permutation", "to_matlab", "from_matlab", "to_pytorch", "from_pytorch",
-           "pytorch_state_dict", "matlab_de_dwb"]
+           "pytorch_state_dict", "matlab_de_dwb", "rnn_state_dict", "rnn_from_state_dict"]
 
 
 def matlab_permutation(net):
@@ -128,3 +129,72 @@ def matlab_de_dwb(net, X, w):
     w = check_params(net, w)
     J = engine.param_jacobian_values(net, X, w).reshape(-1, net.n_params)
     return -J.T[matlab_permutation(net)]
+
+
+# -- the Elman RNN and PyTorch's nn.RNN + nn.Linear ---------------------------------------
+# nn.RNN(D, H, nonlinearity="tanh", batch_first=True) computes
+#     h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),
+# with two biases where symnet has one, b_h = b_ih + b_hh; an nn.Linear(H, K) on h_t gives
+# y_t. The weights have symnet's shapes (W_ih: (H, D), W_hh: (H, H), Linear: (K, H)).
+RNN_KEYS = {"W_xh": "rnn.weight_ih_l0", "W_hh": "rnn.weight_hh_l0", "W_hy": "output.weight",
+            "b_y": "output.bias"}
+
+
+def _check_rnn(net):
+    if not isinstance(net, RNN):
+        raise SymnetError(f"an RNN is needed (symnet.RNN(...)); got {type(net).__name__}")
+
+
+def rnn_state_dict(net, w):
+    """An ``RNN``'s weights keyed as a module with ``rnn = nn.RNN(D, H, batch_first=True)`` and
+    ``output = nn.Linear(H, K)``: its ``state_dict()``, as NumPy arrays.
+
+    symnet's one hidden bias b_h goes to ``rnn.bias_ih_l0``; ``rnn.bias_hh_l0`` is zero (only
+    their sum enters h_t).
+
+    >>> import symnet
+    >>> net = symnet.RNN(2, 3, 1, steps=4)
+    >>> {k: v.shape for k, v in rnn_state_dict(net, net.init_params()).items()}
+    {'rnn.weight_ih_l0': (3, 2), 'rnn.weight_hh_l0': (3, 3), 'rnn.bias_ih_l0': (3,), \
+'rnn.bias_hh_l0': (3,), 'output.weight': (1, 3), 'output.bias': (1,)}
+    """
+    _check_rnn(net)
+    w = check_params(net, w)
+    arrays = {label: w[block.columns].reshape(block.shape) for label, block in net.block.items()}
+    state = {RNN_KEYS["W_xh"]: arrays["W_xh"], RNN_KEYS["W_hh"]: arrays["W_hh"],
+             "rnn.bias_ih_l0": arrays["b_h"], "rnn.bias_hh_l0": np.zeros_like(arrays["b_h"])}
+    state.update({RNN_KEYS["W_hy"]: arrays["W_hy"], RNN_KEYS["b_y"]: arrays["b_y"]})
+    return {key: value.copy() for key, value in state.items()}
+
+
+def rnn_from_state_dict(net, state):
+    """symnet's parameter vector of an ``RNN`` from such a ``state_dict`` (arrays or tensors
+    converted with ``.numpy()``); b_h = bias_ih + bias_hh.
+
+    >>> import numpy as np, symnet
+    >>> net = symnet.RNN(1, 1, 1, steps=2)
+    >>> state = {"rnn.weight_ih_l0": [[2.0]], "rnn.weight_hh_l0": [[0.5]],
+    ...          "rnn.bias_ih_l0": [0.25], "rnn.bias_hh_l0": [0.5],
+    ...          "output.weight": [[3.0]], "output.bias": [-1.0]}
+    >>> rnn_from_state_dict(net, state)      # W_xh, W_hh, b_h = 0.25 + 0.5, W_hy, b_y
+    array([ 2.  ,  0.5 ,  0.75,  3.  , -1.  ])
+    """
+    _check_rnn(net)
+    if not isinstance(state, dict):
+        raise SymnetError(f"state is a dict of arrays (a state_dict); got {type(state).__name__}")
+    expected = list(RNN_KEYS.values()) + ["rnn.bias_ih_l0", "rnn.bias_hh_l0"]
+    missing = [key for key in expected if key not in state]
+    extra = [key for key in state if key not in expected]
+    if missing or extra:
+        raise SymnetError(f"the state_dict of nn.RNN (one layer) + nn.Linear has the keys "
+                          f"{expected}; missing {missing}, unexpected {extra}")
+    arrays = {key: np.asarray(value, dtype=float) for key, value in state.items()}
+    arrays["b_h"] = arrays["rnn.bias_ih_l0"] + arrays["rnn.bias_hh_l0"]
+    w = np.empty(net.n_params)
+    for label, block in net.block.items():
+        value = arrays["b_h"] if label == "b_h" else arrays[RNN_KEYS[label]]
+        if value.shape != block.shape:
+            key = "rnn.bias_ih_l0 + rnn.bias_hh_l0" if label == "b_h" else RNN_KEYS[label]
+            raise SymnetError(f"{key} has shape {value.shape}; {net!r} needs {block.shape}")
+        w[block.columns] = value.ravel()
+    return check_params(net, w)

@@ -5,6 +5,7 @@ import pytest
 import oracle as o
 import symnet
 from helpers import make_net
+from symnet import interop
 from symnet.interop import (from_matlab, from_pytorch, matlab_de_dwb, matlab_permutation,
                             pytorch_state_dict, to_matlab, to_pytorch)
 
@@ -68,3 +69,45 @@ def test_wrong_lengths_are_refused():
         from_matlab(net, np.ones(8))
     with pytest.raises(symnet.SymnetError, match="must have 9 entries"):
         from_pytorch(net, np.ones(10))
+
+
+def _torch_style_rnn(state, X, T, D):
+    """nn.RNN(batch_first=True) + nn.Linear on the last step, as PyTorch documents it, in NumPy:
+    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), y = h_T W^T + b (h_0 = 0)."""
+    sequences = np.asarray(X, dtype=float).reshape(len(X), T, D)
+    h = np.zeros((len(X), state["rnn.weight_hh_l0"].shape[0]))
+    for t in range(T):
+        h = np.tanh(sequences[:, t] @ state["rnn.weight_ih_l0"].T + state["rnn.bias_ih_l0"]
+                    + h @ state["rnn.weight_hh_l0"].T + state["rnn.bias_hh_l0"])
+    return h @ state["output.weight"].T + state["output.bias"]
+
+
+def test_an_rnn_from_a_pytorch_state_dict_computes_what_pytorch_does():
+    rng = np.random.default_rng(3)
+    D, H, K, T = 2, 3, 2, 4
+    net = symnet.RNN(D, H, K, steps=T)
+    state = {"rnn.weight_ih_l0": rng.normal(size=(H, D)),
+             "rnn.weight_hh_l0": rng.normal(size=(H, H)), "rnn.bias_ih_l0": rng.normal(size=H),
+             "rnn.bias_hh_l0": rng.normal(size=H),
+             "output.weight": rng.normal(size=(K, H)), "output.bias": rng.normal(size=K)}
+    X = rng.normal(size=(5, T * D))
+    w = interop.rnn_from_state_dict(net, state)
+    assert np.allclose(net.forward(X, w), _torch_style_rnn(state, X, T, D), rtol=1e-13, atol=1e-14)
+    # and back: the two biases are folded into one, the forward pass is unchanged
+    again = interop.rnn_state_dict(net, w)
+    assert np.array_equal(again["rnn.bias_ih_l0"],
+                          state["rnn.bias_ih_l0"] + state["rnn.bias_hh_l0"])
+    assert np.allclose(_torch_style_rnn(again, X, T, D), _torch_style_rnn(state, X, T, D),
+                       rtol=1e-13, atol=1e-14)
+    assert np.array_equal(interop.rnn_from_state_dict(net, again), w)
+
+
+def test_rnn_state_dicts_with_wrong_keys_or_shapes_are_refused():
+    net = symnet.RNN(2, 3, 1, steps=2)
+    state = interop.rnn_state_dict(net, net.init_params())
+    with pytest.raises(symnet.SymnetError, match="missing"):
+        interop.rnn_from_state_dict(net, {k: v for k, v in state.items() if k != "output.bias"})
+    with pytest.raises(symnet.SymnetError, match=r"needs \(3, 2\)"):
+        interop.rnn_from_state_dict(net, {**state, "rnn.weight_ih_l0": np.zeros((2, 3))})
+    with pytest.raises(symnet.SymnetError, match="an RNN is needed"):
+        interop.rnn_state_dict(symnet.MLP([2, 1]), [0.0, 0.0, 0.0])
