@@ -228,27 +228,37 @@ def paired(old, new, pairs, budget=None, **cmd):
     return t_old, t_new
 
 
-def run_case(old, new, arch, deriv, n, repeat, tmp):
-    row = {"arch": arch, "deriv": deriv, "W": n_params(arch), "N": n}
-    try:
-        row["derive"] = paired(old, new, repeat, DERIVE_BUDGET_S, cmd="derive", arch=arch,
-                               deriv=deriv)
-        paths = [os.path.join(tmp, f"check_{w.label}.npy") for w in (old, new)]
-        warm = [w.ask(cmd="prepare", arch=arch, n=n, check_path=p)["t"]
-                for w, p in zip((old, new), paths)]
-        r_old, r_new = (np.load(p) for p in paths)
-        row["diff"] = float(np.max(np.abs(r_new - r_old))) if r_old.shape == r_new.shape else None
-        row["agree"] = row["diff"] is not None and row["diff"] <= 1e-9 * max(
-            1.0, float(np.max(np.abs(r_old))))
-        number = max(1, int(MIN_SAMPLE_S / max(min(warm), 1e-6)))
-        row["eval"] = paired(old, new, repeat, cmd="eval", number=number)
-    except RuntimeError as e:
-        row["error"] = str(e)
+def _agree_and_time(row, old, new, repeat, tmp, prepare):
+    """Both versions prepare the case (``prepare(worker, path)`` -> seconds, saving the result
+    at path); record how far their results differ and the paired evaluation times."""
+    paths = [os.path.join(tmp, f"check_{w.label}.npy") for w in (old, new)]
+    warm = [prepare(w, p) for w, p in zip((old, new), paths)]
+    r_old, r_new = (np.load(p) for p in paths)
+    row["diff"] = float(np.max(np.abs(r_new - r_old))) if r_old.shape == r_new.shape else None
+    row["agree"] = row["diff"] is not None and row["diff"] <= 1e-9 * max(
+        1.0, float(np.max(np.abs(r_old))))
+    number = max(1, int(MIN_SAMPLE_S / max(min(warm), 1e-6)))
+    row["eval"] = paired(old, new, repeat, cmd="eval", number=number)
+
+
+def _drop(old, new):
     for w in (old, new):
         try:
             w.ask(cmd="drop")
         except RuntimeError:
             pass                                   # a dead worker holds nothing; main restarts it
+
+
+def run_case(old, new, arch, deriv, n, repeat, tmp):
+    row = {"arch": arch, "deriv": deriv, "W": n_params(arch), "N": n}
+    try:
+        row["derive"] = paired(old, new, repeat, DERIVE_BUDGET_S, cmd="derive", arch=arch,
+                               deriv=deriv)
+        _agree_and_time(row, old, new, repeat, tmp, lambda w, path: w.ask(
+            cmd="prepare", arch=arch, n=n, check_path=path)["t"])
+    except RuntimeError as e:
+        row["error"] = str(e)
+    _drop(old, new)
     return row
 
 
@@ -256,22 +266,11 @@ def run_extra(old, new, name, arch, repeat, tmp):
     """An extra case: no derive timing; agreement and paired timing of its callable."""
     row = {"arch": arch, "deriv": name, "W": n_params(arch), "N": "-"}
     try:
-        paths = [os.path.join(tmp, f"check_{w.label}.npy") for w in (old, new)]
-        warm = [w.ask(cmd="extra", name=name, arch=arch, check_path=p)["t"]
-                for w, p in zip((old, new), paths)]
-        r_old, r_new = (np.load(p) for p in paths)
-        row["diff"] = float(np.max(np.abs(r_new - r_old))) if r_old.shape == r_new.shape else None
-        row["agree"] = row["diff"] is not None and row["diff"] <= 1e-9 * max(
-            1.0, float(np.max(np.abs(r_old))))
-        number = max(1, int(MIN_SAMPLE_S / max(min(warm), 1e-6)))
-        row["eval"] = paired(old, new, repeat, cmd="eval", number=number)
+        _agree_and_time(row, old, new, repeat, tmp, lambda w, path: w.ask(
+            cmd="extra", name=name, arch=arch, check_path=path)["t"])
     except RuntimeError as e:
         row["error"] = str(e)
-    for w in (old, new):
-        try:
-            w.ask(cmd="drop")
-        except RuntimeError:
-            pass
+    _drop(old, new)
     return row
 
 

@@ -29,7 +29,7 @@ from .errors import NumericalOverflowError, SymnetError, TooLargeError, VerifyLi
 from .graph.losses import Loss, get_loss, register_loss
 from .graph.network import MLP
 # Networks of layers (convolution, residual) and the unrolled Elman RNN.
-from .graph.layered import Network
+from .graph.layer_network import Network
 from .graph.recurrent import RNN
 from .graph import layers
 from .compiled.error_value import loss_value

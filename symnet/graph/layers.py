@@ -2,7 +2,7 @@
 
 A layer is a description, not a computation: ``output_shape(input_shape)`` says what it
 makes of an input of that shape, or raises ``SymnetError`` naming the shape it expected.
-``symnet.graph.layered.Network`` turns a list of them into named units and equations.
+``symnet.graph.layer_network.Network`` turns a list of them into named units and equations.
 
 Shapes are tuples: ``(n,)`` for a flat layer, ``(C, L)`` for channels by positions,
 ``(C, H, W)`` for channels by rows by columns; values are flattened row-major.

@@ -117,63 +117,35 @@ def lab(tmp_path):
         log.close()
 
 
-def test_slider_in_jupyterlab_shows_what_python_computes(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_slider_in_jupyterlab_shows_what_python_computes(lab, browser_page, tmp_path):
     import symnet
 
-    url, token, _ = lab
-    artifacts = ROOT / "artifacts"
-    artifacts.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
-            viewport={"width": 1400, "height": 1000})
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(f"{url}/lab/tree/02_activations.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell")
-            # the kernel must be up before "Run All" is useful
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=60_000)
-            page.locator(".jp-Notebook .jp-Cell").first.click()
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
-            # the last cell prints the softplus view; wait for it, then for the kernel to idle
-            page.wait_for_selector("text=softplus at a = -2.5", timeout=300_000)  # a loaded CI machine
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-            exact = page.locator(".symnet-value[data-name='exact']").last
-            exact.wait_for()
-            readout = page.locator(".widget-slider .widget-readout").last
-            before_text, before_a = exact.inner_text(), _number(readout.inner_text())
-            assert before_a == -2.5        # the lesson's last cell moved the slider there
+    page = browser_page
+    with _lesson(lab, page, tmp_path, LESSON.stem) as notebook:
+        # the last cell prints the softplus view: Run All reached it
+        page.wait_for_selector("text=softplus at a = -2.5")
+        exact = page.locator(".symnet-value[data-name='exact']").last
+        exact.wait_for()
+        readout = page.locator(".widget-slider .widget-readout").last
+        before_text, before_a = exact.inner_text(), _number(readout.inner_text())
+        assert before_a == -2.5        # the lesson's last cell moved the slider there
 
-            handle = page.locator(".widget-slider .noUi-handle").last
-            handle.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "([sel, old]) => { const e = document.querySelectorAll(sel); "
-                "return e.length && e[e.length - 1].innerText !== old; }",
-                arg=[".symnet-value[data-name='exact']", before_text], timeout=30_000)
-            after_a = _number(readout.inner_text())
-            shown = _number(exact.inner_text())
-            page.screenshot(path=str(artifacts / "jupyterlab_lesson02.png"), full_page=True)
+        handle = page.locator(".widget-slider .noUi-handle").last
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([sel, old]) => { const e = document.querySelectorAll(sel); "
+            "return e.length && e[e.length - 1].innerText !== old; }",
+            arg=[".symnet-value[data-name='exact']", before_text], timeout=30_000)
+        after_a = _number(readout.inner_text())
+        shown = _number(exact.inner_text())
 
-            assert after_a == pytest.approx(-2.49, abs=1e-12)
-            expected = float(symnet.activation("softplus").derivative_numpy(after_a))
-            assert shown != float(before_text)
-            assert shown == pytest.approx(expected, rel=1e-15)
-            assert page.locator(".jp-OutputArea-output[data-mime-type="
-                                "'application/vnd.jupyter.stderr']").count() == 0
-            assert page.locator(".jp-RenderedText[data-mime-type="
-                                "'application/vnd.jupyter.error']").count() == 0
-            assert page.locator(".jp-InputPrompt", has_text="[*]").count() == 0
-        except Exception:
-            page.screenshot(path=str(artifacts / "jupyterlab_lesson02_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        assert after_a == pytest.approx(-2.49, abs=1e-12)
+        expected = float(symnet.activation("softplus").derivative_numpy(after_a))
+        assert shown != float(before_text)
+        assert shown == pytest.approx(expected, rel=1e-15)
+        assert page.locator(".jp-InputPrompt", has_text="[*]").count() == 0
+        notebook.settle()
 
 
 # --- the other lessons: one helper runs a notebook, another asks its kernel -----------------
