@@ -32,10 +32,13 @@ import numpy as np
 from .compiled import matrix_form as engine
 from ._validate import check_inputs, check_params
 from .errors import SymnetError
+from .graph.layer_network import Network
+from .graph.layers import Conv1D, Conv2D, Dense, Flatten, Residual
 from .graph.recurrent import RNN
 
 __all__ = ["matlab_permutation", "to_matlab", "from_matlab", "to_pytorch", "from_pytorch",
-           "pytorch_state_dict", "matlab_de_dwb", "rnn_state_dict", "rnn_from_state_dict"]
+           "pytorch_state_dict", "matlab_de_dwb", "rnn_state_dict", "rnn_from_state_dict",
+           "pytorch_modules", "network_state_dict", "network_from_state_dict"]
 
 
 def matlab_permutation(net):
@@ -98,13 +101,18 @@ def pytorch_state_dict(net, w):
     """NumPy arrays keyed as ``nn.Sequential(Linear, act, Linear, ...)``'s ``state_dict()``.
 
     Linear layers sit at even indices 0, 2, 4, ... with activations between them;
-    load with ``{k: torch.from_numpy(v) for k, v in ...}``.
+    load with ``{k: torch.from_numpy(v) for k, v in ...}``. For a ``Network`` this is
+    ``network_state_dict``, for an ``RNN`` ``rnn_state_dict``.
 
     >>> import symnet
     >>> net = symnet.MLP([3, 2, 1])
     >>> {k: v.shape for k, v in pytorch_state_dict(net, net.init_params()).items()}
     {'0.weight': (2, 3), '0.bias': (2,), '2.weight': (1, 2), '2.bias': (1,)}
     """
+    if isinstance(net, Network):
+        return network_state_dict(net, w)
+    if isinstance(net, RNN):
+        return rnn_state_dict(net, w)
     weights, biases = net.unpack(w)
     state = {}
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -195,6 +203,136 @@ def rnn_from_state_dict(net, state):
         value = arrays["b_h"] if label == "b_h" else arrays[RNN_KEYS[label]]
         if value.shape != block.shape:
             key = "rnn.bias_ih_l0 + rnn.bias_hh_l0" if label == "b_h" else RNN_KEYS[label]
+            raise SymnetError(f"{key} has shape {value.shape}; {net!r} needs {block.shape}")
+        w[block.columns] = value.ravel()
+    return check_params(net, w)
+
+
+# -- a Network of layers and PyTorch's nn.Sequential ---------------------------------------
+# Each symnet layer becomes modules of one nn.Sequential, in order: Dense -> nn.Linear and
+# its activation (two indices, nn.Identity() for "linear"), Conv1D / Conv2D -> nn.Conv1d /
+# nn.Conv2d and its activation (two indices), Flatten -> nn.Flatten() (one index), and
+# Residual -> one module (index i) whose attribute ``body`` is the nn.Sequential of its
+# inner layers, computing z + body(z). PyTorch's Conv weights have symnet's kernel shape
+# (C_out, C_in, k[, k]) and its bias has C_out entries, so only the keys change.
+_TORCH_ACTIVATIONS = {"tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()", "relu": "nn.ReLU()",
+                      "softplus": "nn.Softplus()", "linear": "nn.Identity()",
+                      "softmax": "nn.Softmax(dim=-1)", "leaky_relu": "nn.LeakyReLU({slope!r})"}
+
+
+def _torch_layout(layers, shape, prefix):
+    """(key prefix, layer, input shape, module text) for every module, in nn.Sequential order."""
+    rows, index = [], 0
+    for layer in layers:
+        key = f"{prefix}{index}"
+        if isinstance(layer, Residual):
+            rows.append((key, layer, shape, "Residual(body=nn.Sequential(...)): z + body(z)"))
+            rows.extend(_torch_layout(layer.layers, shape, f"{key}.body."))
+            index += 1
+        elif isinstance(layer, Flatten):
+            rows.append((key, layer, shape, "nn.Flatten()"))
+            index += 1
+        else:
+            rows.append((key, layer, shape, _torch_module_text(layer, shape)))
+            act = _TORCH_ACTIVATIONS.get(layer.act.name, f"<{layer.act.name}: no PyTorch module>")
+            act = act.format(**{k: float(v) for k, v in layer.act.parameters.items()})
+            rows.append((f"{prefix}{index + 1}", None, None, act))
+            index += 2
+        shape = layer.output_shape(shape)
+    return rows
+
+
+def _torch_module_text(layer, shape):
+    if isinstance(layer, Dense):
+        return f"nn.Linear({shape[0]}, {layer.units})"
+    if isinstance(layer, Conv2D):
+        return f"nn.Conv2d({shape[0]}, {layer.channels}, kernel_size={layer.kernel})"
+    left, right = layer.pads(shape[1])
+    text = f"nn.Conv1d({shape[0]}, {layer.channels}, kernel_size={layer.kernel}"
+    text += f", stride={layer.stride}" if layer.stride != 1 else ""
+    if left == right and left:
+        text += f", padding={left}"
+    elif left != right and layer.stride == 1:  # PyTorch's "same": the extra zero on the right
+        text += ', padding="same"'
+    elif left != right:  # PyTorch pads both sides alike; the extra zero goes before the conv
+        text += f", padding=0) after F.pad(z, ({left}, {right})"
+    return text + ")"
+
+
+def _check_network(net):
+    if not isinstance(net, Network):
+        raise SymnetError(f"a Network is needed (symnet.Network(...)); got {type(net).__name__}")
+
+
+def pytorch_modules(net):
+    """The ``nn.Sequential`` a ``Network`` corresponds to, one line per module: 'key: module'.
+
+    >>> import symnet
+    >>> from symnet.layers import Conv1D, Dense, Flatten, Residual
+    >>> net = symnet.Network((1, 8), [Conv1D(2, 3), 
+    ...     Residual([Conv1D(2, 3, padding="same")]), Flatten(), Dense(1, "linear")])
+    >>> print("\\n".join(pytorch_modules(net)))
+    0: nn.Conv1d(1, 2, kernel_size=3)
+    1: nn.Tanh()
+    2: Residual(body=nn.Sequential(...)): z + body(z)
+    2.body.0: nn.Conv1d(2, 2, kernel_size=3, padding=1)
+    2.body.1: nn.Tanh()
+    3: nn.Flatten()
+    4: nn.Linear(12, 1)
+    5: nn.Identity()
+    """
+    _check_network(net)
+    return [f"{key}: {text}" for key, _, _, text in _torch_layout(net.layers, net.input_shape, "")]
+
+
+def _parameter_keys(net):
+    """(state_dict key, ParameterBlock) in symnet's parameter order."""
+    keyed = [key for key, layer, _, _ in _torch_layout(net.layers, net.input_shape, "")
+             if isinstance(layer, (Dense, Conv1D, Conv2D))]
+    blocks = iter(net.blocks)  # each layer with units adds its weights, then its biases
+    return [(f"{key}.{name}", next(blocks)) for key in keyed for name in ("weight", "bias")]
+
+
+def network_state_dict(net, w):
+    """A ``Network``'s weights keyed as the ``state_dict()`` of its ``nn.Sequential``
+    (``pytorch_modules``), as NumPy arrays: kernels (C_out, C_in, k[, k]), weights (out, in).
+
+    >>> import symnet
+    >>> from symnet.layers import Conv1D, Dense, Flatten
+    >>> net = symnet.Network((2, 5), [Conv1D(3, 2), Flatten(), Dense(1, "linear")])
+    >>> {k: v.shape for k, v in network_state_dict(net, net.init_params()).items()}
+    {'0.weight': (3, 2, 2), '0.bias': (3,), '3.weight': (1, 12), '3.bias': (1,)}
+    """
+    _check_network(net)
+    w = check_params(net, w)
+    return {key: w[block.columns].reshape(block.shape).copy() for key, block in _parameter_keys(net)}
+
+
+def network_from_state_dict(net, state):
+    """symnet's parameter vector of a ``Network`` from its ``nn.Sequential``'s ``state_dict``
+    (arrays, or tensors converted with ``.numpy()``).
+
+    >>> import symnet
+    >>> from symnet.layers import Conv1D, Flatten, Dense
+    >>> net = symnet.Network((1, 3), [Conv1D(1, 2, "linear"), Flatten(), Dense(1, "linear")])
+    >>> network_from_state_dict(net, {"0.weight": [[[1.0, 2.0]]], "0.bias": [0.0],
+    ...                               "3.weight": [[1.0, -1.0]], "3.bias": [0.5]})
+    array([ 1. ,  2. ,  0. ,  1. , -1. ,  0.5])
+    """
+    _check_network(net)
+    if not isinstance(state, dict):
+        raise SymnetError(f"state is a dict of arrays (a state_dict); got {type(state).__name__}")
+    keyed = _parameter_keys(net)
+    expected = [key for key, _ in keyed]
+    missing = [key for key in expected if key not in state]
+    extra = [key for key in state if key not in expected]
+    if missing or extra:
+        raise SymnetError(f"the state_dict of {net!r} as nn.Sequential has the keys {expected}; "
+                          f"missing {missing}, unexpected {extra}")
+    w = np.empty(net.n_params)
+    for key, block in keyed:
+        value = np.asarray(state[key], dtype=float)
+        if value.shape != block.shape:
             raise SymnetError(f"{key} has shape {value.shape}; {net!r} needs {block.shape}")
         w[block.columns] = value.ravel()
     return check_params(net, w)

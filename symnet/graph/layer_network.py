@@ -47,7 +47,7 @@ from ..errors import SymnetError
 from .activations import activation
 from .layered import LayeredNetwork, ParameterBlock, Stage, _real, _values_of, unit_symbol
 from .layers import Conv1D, Dense, Flatten, Layer, Residual
-from .network import affine
+from .network import MLP, affine
 
 __all__ = ["Network"]
 
@@ -93,6 +93,39 @@ class Network(LayeredNetwork):
             raise SymnetError("a Network needs at least one layer with units (Dense, Conv1D, ...)")
         self.targets = tuple(sym.target(k) for k in range(1, K + 1))
         self._finish()
+
+    @classmethod
+    def from_mlp(cls, mlp):
+        """The Network of Dense layers an ``MLP`` is: the same units, names and parameter order.
+
+        >>> import symnet
+        >>> mlp = symnet.MLP([2, 3, 1], hidden="tanh")
+        >>> net = Network.from_mlp(mlp)
+        >>> net
+        Network(2, [Dense(3, 'tanh'), Dense(1, 'linear')])
+        >>> net.params == mlp.params and net.as_mlp().sizes == mlp.sizes
+        True
+        """
+        return cls(mlp.sizes[0], [Dense(units, act)
+                                  for units, act in zip(mlp.sizes[1:], mlp.activations)])
+
+    def as_mlp(self):
+        """This Network as an ``MLP`` (the MLP's matrix form and every derivation it has), when
+        its input is flat and every layer is Dense; the same parameters in the same order.
+
+        >>> from symnet.graph.layers import Conv1D, Flatten
+        >>> Network((1, 3), [Conv1D(1, 2), Flatten(), Dense(1)]).as_mlp()
+        Traceback (most recent call last):
+        ...
+        symnet.errors.SymnetError: only a Network of Dense layers on a flat input is an MLP; Network((1, 3), [Conv1D(1, 2, 'tanh'), Flatten(), Dense(1, 'tanh')]) has Conv1D(1, 2, 'tanh')
+        """
+        others = [layer for layer in self.layers if not isinstance(layer, Dense)]
+        if others or len(self.input_shape) != 1:
+            raise SymnetError(f"only a Network of Dense layers on a flat input is an MLP; {self!r} "
+                              f"has {others[0] if others else 'the input shape ' + str(self.input_shape)}")
+        acts = [layer.act for layer in self.layers]
+        return MLP([self.input_shape[0]] + [layer.units for layer in self.layers],
+                   hidden=acts[:-1], output=acts[-1])
 
     def __repr__(self):
         size = self.input_shape[0] if len(self.input_shape) == 1 else self.input_shape

@@ -124,20 +124,26 @@ class Loss:
         return _named_forms(self.rule, self.activation, self.n_outputs, self.n_layers)
 
     def per_sample(self, net):
-        """E_n in the named outputs y_k and targets t_k."""
-        return self._named(net)[0]
+        """E_n in the network's named outputs and targets (y_k, t_k for an MLP).
+
+        >>> import symnet
+        >>> rnn = symnet.RNN(1, 1, 1, steps=2, outputs="all")      # outputs y_1^(1), y_1^(2)
+        >>> get_loss("sse", rnn).per_sample(rnn)
+        (-t_1^(1) + y_1^(1))**2/2 + (-t_1^(2) + y_1^(2))**2/2
+        """
+        return _in_network_names(net, self._named(net)[0])
 
     def output_deltas(self, net):
         """delta_k^(L) = dE_n/da_k^(L), written in y, t (and a^(L) where h' needs it)."""
-        return list(self._named(net)[1])
+        return [_in_network_names(net, d) for d in self._named(net)[1]]
 
     def residual_named(self, net):
         """r_k = dE_n/d out_k (out = y or a^(L)): the weights of the residual term."""
-        return list(self._named(net)[2])
+        return [_in_network_names(net, r) for r in self._named(net)[2]]
 
     def gauss_newton_named(self, net):
         """Lambda_n (K x K) of the Gauss-Newton term sum_n B_n^T Lambda_n B_n, in y and t."""
-        return self._named(net)[3]
+        return _in_network_names(net, self._named(net)[3])
 
     @property
     def canonical(self):
@@ -286,6 +292,21 @@ class Loss:
 
 
 _NAMED = {}
+
+
+def _in_network_names(net, expression):
+    """A loss form in the rule's y_k, t_k, a_k^(L) rewritten in ``net``'s own names.
+
+    An MLP's outputs are y_k, its targets t_k (unchanged); an RNN with outputs="all" has
+    y_k^(t), t_k^(t) (time-major), so that E_n substitutes into its equations.
+    """
+    K, L = len(net.targets), net.n_layers
+    (y, t), (a, _) = output_symbols(K), output_symbols(K, layer=L)
+    names = dict(zip(y, net.layer_values(L)))
+    names.update(zip(t, net.targets))
+    names.update(zip(a, net.layer_pre_activations(L)))
+    names = {generic: own for generic, own in names.items() if generic != own}
+    return expression.xreplace(names) if names else expression
 
 
 def _named_forms(rule, act, K, L):
