@@ -7,7 +7,7 @@ and each derivation
     input_jacobian (method="backprop")  -> (N, K, D)
     gradient       (loss="sse")         -> (W,)
     param_jacobian                      -> (N, K, W)
-    hessian        (exact, loss="sse")  -> (W, W)   only for W <= 547 (O(W^2)), symnet's limit
+    hessian        (exact, loss="sse")  -> (W, W)   only for W <= 1000 (O(W^2)), symnet's limit
 
 the script reports
 

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from .errors import TooLargeError
 
 MAX_ENTRIES = 2_000_000          # symbolic entries in one derivation
-MAX_HESSIAN_ENTRIES = 300_000    # W^2 for the exact Hessian: each entry is an R-operator sum
-# The exact Hessian's limit in parameters, W <= 547: the one number the README, the docs and
-# benchmarks/bench_core.py quote (547^2 = 299,209 <= 300,000 < 548^2).
-MAX_HESSIAN_PARAMS = math.isqrt(MAX_HESSIAN_ENTRIES)
-SECONDS_PER_HESSIAN_ENTRY = 2.5e-4  # measured: [8, 16, 4] (W = 212, 44,944 entries) in about 11 s
+# The exact symbolic Hessian's limit in parameters, W <= 1000: the one number (defined here
+# only) that the README, the docs and benchmarks/bench_core.py quote. Its W^2 entries are
+# R-operator sums; benchmarks/bench_symbolic.py times them.
+MAX_HESSIAN_PARAMS = 1000
+MAX_HESSIAN_ENTRIES = MAX_HESSIAN_PARAMS ** 2
+# measured on the shared 2-core machine under load: [8, 16, 4] (44,944 entries) in 1.3 s,
+# [8, 16, 16, 4] (234,256) in 11 s, [8, 32, 16, 8] (906,304) in 46 s and 0.4 GB
+SECONDS_PER_HESSIAN_ENTRY = 5e-5
 MAX_EXPANDED_TERMS = 5_000_000   # leaves of one fully substituted entry, times entries
 BYTES_PER_ENTRY = 2_000          # a measured order of magnitude for one small SymPy expression
 
@@ -67,6 +70,30 @@ def check_entries(what, n_entries, n_params):
             f"entries (about {gigabytes:,.0f} GB as SymPy expressions; the limit is "
             f"{MAX_ENTRIES:,}). Evaluate it numerically without deriving it symbolically, "
             "or use a smaller network.")
+
+
+SECONDS_PER_DIRECT_TERM = 1.4e-4  # layered direct route: per leaf and Jacobian entry (measured)
+MAX_DIRECT_SECONDS = 60.0
+
+
+def check_direct_route(what, terms, n_entries):
+    """Refuse differentiating fully substituted outputs (``terms`` leaves each) when slow.
+
+    Substituting and differentiating costs about SECONDS_PER_DIRECT_TERM per leaf and
+    entry (a Residual block doubles the paths through it, so 10 of them already give
+    10^5 leaves per output).
+
+    >>> check_direct_route("the direct input Jacobian", 256_000, 2)
+    Traceback (most recent call last):
+    ...
+    symnet.errors.TooLargeError: the direct input Jacobian differentiates 2 entries of about 256,000 terms each: about 72 s to derive (the limit is 60 s). Use method="backprop": the named recursion, no substitution.
+    """
+    seconds = terms * n_entries * SECONDS_PER_DIRECT_TERM
+    if seconds > MAX_DIRECT_SECONDS:
+        raise TooLargeError(
+            f"{what} differentiates {n_entries:,} entries of about {terms:,} terms each: about "
+            f"{seconds:,.0f} s to derive (the limit is {MAX_DIRECT_SECONDS:.0f} s). Use "
+            'method="backprop": the named recursion, no substitution.')
 
 
 def expanded_terms(net):

@@ -222,15 +222,18 @@ def test_spot_checks_print_exact_zeros_as_zero():
 
 
 def test_exact_hessian_limit_is_one_number_quoted_everywhere():
-    # 547^2 = 299,209 <= 300,000 < 548^2 = 300,304
-    assert _size.MAX_HESSIAN_PARAMS == 547
-    _size.check_hessian(547)
-    with pytest.raises(symnet.TooLargeError, match="W <= 547"):
-        _size.check_hessian(548)
+    # W <= 1000: 1000^2 = 1,000,000 entries (benchmarks/bench_symbolic.py times them)
+    assert _size.MAX_HESSIAN_PARAMS == 1000
+    _size.check_hessian(1000)
+    with pytest.raises(symnet.TooLargeError, match="W <= 1000"):
+        _size.check_hessian(1001)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for path in ("README.md", "docs/benchmarks/bench_core.txt", "benchmarks/bench_core.py"):
         with open(os.path.join(root, path)) as file:
             text = file.read()
         assert not re.search(r"W (?:>|<=) 600", text), path
+        # every Hessian limit these files quote is the code's one number
+        quoted = re.findall(r"(?:skipped: W >|only for W <=) (\d+)", text)
+        assert quoted and set(quoted) == {"1000"}, path
     with open(os.path.join(root, "README.md")) as file:
-        assert "W = 547" in file.read()
+        assert "W = 1000" in file.read()

@@ -22,8 +22,8 @@ SOURCES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
 HEADER = re.compile(r"cell_metadata_filter: -all")
 
 
-def test_there_are_thirteen_lessons_numbered_in_order():
-    assert [int(p.name[:2]) for p in SOURCES] == list(range(1, 14))
+def test_there_are_sixteen_lessons_numbered_in_order():
+    assert [int(p.name[:2]) for p in SOURCES] == list(range(1, 17))
 
 
 def _stored_notebooks():

@@ -17,13 +17,19 @@ Shapes: X (N, D); A[l], Z[l] (N, n_l); deltas (N, n_l); sensitivities
 G[l][n, k, j] = dy_k/da_j^(l) (N, K, n_l); directional (R-operator) tensors
 (N, n_l) for one direction, (P, N, n_l) for P directions (the direction axis first,
 as in the stacks of ``MLP.forward_layers``).
+
+Array libraries: every function runs on the library of its inputs (``xp``, from
+``symnet.compiled.backends.ops_for``): NumPy arrays as they are; JAX arrays (traced
+under ``jax.jit``) with the per-layer pieces printed from the same SymPy rules for
+``jax.numpy``. Only writes into a preallocated result are NumPy's own (JAX arrays are
+immutable): elsewhere the blocks are joined with ``xp.concatenate``.
 """
 
 import numpy as np
 
 from .._size import CHUNK_ELEMENTS
 
-from ..graph.output_kernels import softmax_curvature_values, softmax_jacobian_values
+from .backends import NUMPY, ops_for
 
 __all__ = [
     "forward_pass", "layer_derivatives", "backward", "output_block", "output_curvature",
@@ -37,19 +43,22 @@ _CHUNK_ELEMENTS = CHUNK_ELEMENTS  # directional tensors are cut into sample chun
 
 def forward_pass(net, X, w):
     """Pre-activations A[l] and values Z[l] for l = 0..L (A[0] is None, Z[0] = X): the network's one forward pass."""
-    return net.forward_layers(X, w)
+    ops = ops_for(X)
+    return net.forward_layers(X, w) if ops is NUMPY else net.forward_layers(
+        X, w, activate=ops.activate(net))
 
 
 def layer_derivatives(net, A, Z, second=False):
     """h_l'(A[l]) (and h_l''(A[l])) for every elementwise layer; None for softmax."""
+    ops = ops_for(Z[0])
     first, seconds = [None], [None]
     for l, act in enumerate(net.activations, start=1):
         if not act.elementwise:
             first.append(None)
             seconds.append(None)
             continue
-        first.append(act.derivative_numpy_az(A[l], Z[l]))
-        seconds.append(act.second_derivative_numpy_az(A[l], Z[l]) if second else None)
+        first.append(ops.slope(act, A[l], Z[l]))
+        seconds.append(ops.curvature(act, A[l], Z[l]) if second else None)
     return first, seconds
 
 
@@ -91,7 +100,7 @@ def backward(net, top, dh, w):
 def _deltas(net, loss, A, Z, T, dh, w):
     """delta^(l) for l = 1..L: the loss's delta^(L), then delta^(l) = h'(a^(l)) * (delta^(l+1) W^(l+1))."""
     L = net.n_layers
-    return backward(net, loss.delta(A[L], Z[L], T, dh[L]), dh, w)
+    return backward(net, ops_for(Z[0]).loss_delta(loss, A[L], Z[L], T, dh[L]), dh, w)
 
 
 def gradient_values(net, loss, X, w, T):
@@ -106,12 +115,11 @@ def gradient_values(net, loss, X, w, T):
 
 def gradient_from_deltas(net, deltas, Z):
     """Assemble dE/dw (W,) from per-sample deltas: dE/dW^(l) = delta^(l)T Z^(l-1), dE/db^(l) = sum_n delta^(l)."""
-    gradient = np.empty(net.n_params)
+    xp = ops_for(Z[0]).xp
+    blocks = []  # in net.params order: layer by layer, weights row-major, then biases
     for l in range(1, net.n_layers + 1):
-        w_cols, b_cols = net.layer_slices(l)
-        gradient[w_cols] = (deltas[l].T @ Z[l - 1]).ravel()
-        gradient[b_cols] = deltas[l].sum(axis=0)
-    return gradient
+        blocks += [(deltas[l].T @ Z[l - 1]).ravel(), deltas[l].sum(axis=0)]
+    return xp.concatenate(blocks)
 
 
 def output_block(net, A, Y, dh, of="y"):
@@ -123,11 +131,12 @@ def output_block(net, A, Y, dh, of="y"):
     are (N, K).
     """
     N, K = Y.shape
+    ops = ops_for(Y)
     if of == "a":
-        return np.broadcast_to(np.eye(K), (N, K, K))
+        return ops.xp.broadcast_to(ops.xp.eye(K), (N, K, K))
     if net.activations[-1].elementwise:
-        return dh[:, :, None] * np.eye(K)
-    return softmax_jacobian_values(Y)
+        return dh[:, :, None] * ops.xp.eye(K)
+    return ops.softmax_jacobian(Y)
 
 
 def output_curvature(net, Y, d2h, of="y"):
@@ -143,7 +152,7 @@ def output_curvature(net, Y, d2h, of="y"):
         if of == "y":
             block[:, np.arange(K), np.arange(K), np.arange(K)] = d2h
         return block
-    return softmax_curvature_values(Y)
+    return ops_for(Y).softmax_curvature(Y)
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):
@@ -170,6 +179,11 @@ def param_jacobian_values(net, X, w, of="y"):
     dh, _ = layer_derivatives(net, A, Z)
     G = sensitivities(net, A, Z, dh, w, of)
     N, K = X.shape[0], net.sizes[-1]
+    xp = ops_for(X).xp
+    if xp is not np:  # immutable arrays: the same blocks, joined
+        return xp.concatenate([block for l in range(1, net.n_layers + 1) for block in (
+            xp.reshape(G[l][:, :, :, None] * Z[l - 1][:, None, None, :], (N, K, -1)), G[l])],
+            axis=-1)
     jacobian = np.empty((N, K, net.n_params))
     for l in range(1, net.n_layers + 1):
         w_cols, b_cols = net.layer_slices(l)
@@ -194,9 +208,11 @@ def _split_directions(net, V):
 
 def _loss_r_delta(loss, A, Y, T, dh, d2h, RA):
     """R{delta^(L)} (..., N, K) from the loss, whose interface takes and gives (N, P, K)."""
+    ops = ops_for(Y)
     if RA.ndim == 2:
-        return loss.r_delta(A, Y, T, dh, d2h, RA[:, None, :])[:, 0, :]
-    return loss.r_delta(A, Y, T, dh, d2h, RA.swapaxes(0, 1)).swapaxes(0, 1)
+        return ops.loss_r_delta(loss, A, Y, T, dh, d2h, RA[:, None, :])[:, 0, :]
+    return ops.xp.swapaxes(ops.loss_r_delta(loss, A, Y, T, dh, d2h, ops.xp.swapaxes(RA, 0, 1)),
+                           0, 1)
 
 
 def _hessian_vector_chunk(net, loss, X, w, T, V):
@@ -231,21 +247,22 @@ def _hessian_vector_chunk(net, loss, X, w, T, V):
         RD[l] = (d2h[l] * (deltas[l + 1] @ weights[l + 1]) * RA[l]
                  + dh[l] * (RD[l + 1] @ weights[l + 1] + deltas[l + 1] @ VW_next))
     # R{dE/dW^(l)} = sum_n R{delta} z^T + delta R{z}^T;  R{dE/db^(l)} = sum_n R{delta}.
-    stack = V.shape[1:]
-    result = np.empty(V.shape)
+    stack, xp = V.shape[1:], ops_for(X).xp
+    blocks = []  # in net.params order, each (n, ) or (n, P)
     for l in range(1, L + 1):
-        w_cols, b_cols = net.layer_slices(l)
         block = RD[l].swapaxes(-1, -2) @ Z[l - 1]  # (..., n_l, n_{l-1})
         if l > 1:
-            block += deltas[l].T @ RZ[l - 1]
-        result[w_cols] = block.reshape(stack + (-1,)).T  # back to (W,) or (W, P)
-        result[b_cols] = RD[l].sum(axis=-2).T
-    return result
+            block = block + deltas[l].T @ RZ[l - 1]
+        # back to (W,) or (W, P): .T moves the direction axis last (nothing for one direction)
+        blocks += [block.reshape(stack + (-1,)).T, RD[l].sum(axis=-2).T]
+    return xp.concatenate(blocks, axis=0)
 
 
-def _chunks(net, n_samples, n_directions):
+def _chunks(net, n_samples, n_directions, max_chunks=None):
     width = max(net.sizes) * max(n_directions, 1)
     size = max(1, _CHUNK_ELEMENTS // width)
+    if max_chunks:  # under jax.jit the loop is unrolled: at most max_chunks (larger) chunks
+        size = max(size, -(-n_samples // max_chunks))
     return [slice(start, min(start + size, n_samples)) for start in range(0, n_samples, size)]
 
 
@@ -255,8 +272,9 @@ def hessian_vector_values(net, loss, X, w, T, V):
     The one matrix-level R-operator (no H is formed): ``hessian`` evaluates it with
     V = I, ``hessian_vector_product`` along v, the residual term on the pseudo-error.
     """
-    total = np.zeros(V.shape)
-    for part in _chunks(net, X.shape[0], V.shape[1] if V.ndim == 2 else 1):
+    ops = ops_for(X)
+    total = ops.xp.zeros(V.shape)
+    for part in _chunks(net, X.shape[0], V.shape[1] if V.ndim == 2 else 1, ops.max_chunks):
         total += _hessian_vector_chunk(net, loss, X[part], w, T[part], V)
     if loss.weight_decay:  # the Hessian of lam/2 ||w||^2 is lam I
         total += loss.weight_decay * V
@@ -265,12 +283,14 @@ def hessian_vector_values(net, loss, X, w, T, V):
 
 def gauss_newton_values(net, loss, X, w, T):
     """sum_n B_n^T Lambda_n B_n (W, W); B = dy/dw for sse, da^(L)/dw for cross-entropy."""
-    total = np.zeros((net.n_params, net.n_params))
-    for part in _chunks(net, X.shape[0], net.sizes[-1] * net.n_params // max(net.sizes)):
+    ops = ops_for(X)
+    total = ops.xp.zeros((net.n_params, net.n_params))
+    for part in _chunks(net, X.shape[0], net.sizes[-1] * net.n_params // max(net.sizes),
+                        ops.max_chunks):
         B = param_jacobian_values(net, X[part], w, of=loss.jacobian_of)
         A, Z = forward_pass(net, X[part], w)
-        weights = loss.gauss_newton_weights(Z[-1], T[part], A[-1])
-        total += np.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
+        weights = ops.loss_weights(loss, Z[-1], T[part], A[-1])
+        total += ops.xp.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
     if loss.weight_decay:  # lam/2 ||w||^2 is quadratic: its Gauss-Newton term is lam I
-        total += loss.weight_decay * np.eye(net.n_params)
+        total += loss.weight_decay * ops.xp.eye(net.n_params)
     return total

@@ -46,6 +46,7 @@ from .r_operator import (HessianVectorProduct, direction_symbol, hessian_vector_
                   seed_partials)
 from .input_curvature import InputHessian, input_hessian, input_tangent_symbol
 from ..graph.losses import get_loss
+from . import layered_curvature, layered_derivations as layered
 
 __all__ = ["GaussNewtonWarning", "POOR_GAUSS_NEWTON", "hessian_residual", "hessian_split",
            "HessianSplit", "CurvatureReport", "curvature_report", "hessian_vector_product",
@@ -146,6 +147,8 @@ def hessian_residual(net, loss):
     >>> R.definitions[residual_symbol(1)]
     -t_1 + y_1
     """
+    if layered.is_layered(net):  # a Network or RNN: over its graph of named units
+        return layered_curvature.hessian_residual(net, loss, residual_symbol)
     loss = get_loss(loss, net)
     check_entries("the residual term", net.n_params ** 2, net.n_params)
     definitions = {}
@@ -281,9 +284,14 @@ def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON, *, weight_
     T = check_targets(net, T, X.shape[0], single)
     threshold = check_number("threshold", threshold, nonnegative=True, example=POOR_GAUSS_NEWTON)
     check_curvature_report(net, X.shape[0])  # dense W x W matrices: refuse up front if too large
-    H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(net.n_params))
-    GN = engine.gauss_newton_values(net, loss, X, w, T)
-    residual = _residual_values(net, loss, X, w, T)
+    if layered.is_layered(net):  # no matrix form of these yet: the three derivations' own
+        H = hessian(net, loss).evaluate(X, w, T)
+        GN = hessian(net, loss, approx="gauss_newton").evaluate(X, w, T)
+        residual = hessian_residual(net, loss).evaluate(X, w, T)
+    else:
+        H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(net.n_params))
+        GN = engine.gauss_newton_values(net, loss, X, w, T)
+        residual = _residual_values(net, loss, X, w, T)
     norm = np.linalg.norm(H)
     difference = np.linalg.norm(H - GN)
     relative = float(difference / norm) if norm > 0 else (0.0 if difference == 0 else np.inf)

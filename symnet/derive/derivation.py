@@ -34,12 +34,27 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from ..compiled.backends import evaluate_jax, foreign_library
+from ..compiled.source import derivation_source
 from ..graph import rewriting
 from .._size import check_expansion
 from .._validate import check_finite_result, check_inputs, check_params, check_targets
 from ..errors import SymnetError
 
-__all__ = ["Derivation", "DerivationKind", "EntryNames", "KINDS", "derivation_kind"]
+__all__ = ["Derivation", "DerivationKind", "EntryNames", "KINDS", "derivation_kind",
+           "evaluate_on"]
+
+
+def evaluate_on(derivation, X, w, T=None, V=None):
+    """``derivation.evaluate`` for JAX or Dask arrays (``symnet.compiled.backends``).
+
+    JAX: one jit-compiled function, a JAX array back; Dask: chunk by chunk over samples,
+    a lazy Dask array back. V is a Hessian-vector product's direction(s), else None.
+    """
+    if foreign_library(X, w, T, V) == "dask":
+        from ..compiled.dask_backend import evaluate_dask
+        return evaluate_dask(derivation, X, w, T, V)
+    return evaluate_jax(derivation, X, w, T, V)
 
 
 # -- how entries are named -------------------------------------------------------------
@@ -435,8 +450,28 @@ class Derivation:
         the N axis. T is required when the derivation comes from an error function
         and ignored otherwise.
         """
+        if foreign_library(X, w, T):  # JAX or Dask arrays: the same matrix form
+            return evaluate_on(self, X, w, T)
         X, w, T, single = self._arrays(X, w, T)
         return self._finished(self._evaluator(X, w, T), single)
+
+    def source(self, backend="numpy"):
+        """The Python source of what ``evaluate`` runs on ``backend`` ("numpy" or "jax").
+
+        The matrix-form functions it calls, in call order, and the kernels printed from
+        this network's SymPy rules (h, h', h'' per layer, the loss's columns): the formula
+        become code (``symnet.compiled.source``).
+
+        Examples
+        --------
+        >>> import symnet
+        >>> text = symnet.gradient(symnet.MLP([1, 2, 1]), "sse").source()
+        >>> "def gradient_values(net, loss, X, w, T):" in text
+        True
+        >>> print(text.split("# h_1'(a, z) =")[1].splitlines()[0])   # tanh' in stable form
+         sech_squared(a)
+        """
+        return derivation_source(self, backend)
 
     @cached_property
     def _entry_functions(self):

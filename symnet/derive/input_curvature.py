@@ -2,7 +2,9 @@
 
 ``input_hessian`` derives them by a second-order forward recursion (the first
 and second derivatives of every a_j^(l) with respect to the inputs, layer by
-layer; see ``InputHessian``) and evaluates them on batches with NumPy.
+layer; see ``InputHessian``) and evaluates them on batches with NumPy. For a
+Network or RNN it is forward mode along each input over the backpropagated input
+Jacobian (``symnet.derive.layered_curvature.input_hessian``).
 """
 
 from functools import cached_property
@@ -14,6 +16,7 @@ from ..compiled import matrix_form as engine
 from .._size import check_expansion, check_input_hessian
 from .first_order import _named, hidden_derivative, hidden_second_derivative, output_block
 from .derivation import Derivation
+from . import layered_curvature, layered_derivations as layered
 
 __all__ = ["input_hessian", "InputHessian", "input_tangent_symbol"]
 
@@ -181,4 +184,6 @@ def input_hessian(net):
     >>> H.definitions[input_tangent_symbol(2, 1, 1, 1)]     # w2 w1^2 tanh''(a), tanh'' = -2 z (1 - z^2)
     -w_11^(1)**2*w_11^(2)*z_1^(1)*(2 - 2*z_1^(1)**2)
     """
+    if layered.is_layered(net):  # a Network or RNN: forward mode over its input Jacobian
+        return layered_curvature.input_hessian(net)
     return InputHessian(net)

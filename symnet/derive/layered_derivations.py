@@ -16,10 +16,13 @@ rule is written once for every graph.
 The deltas are named (delta_1,3^(1), delta_2^(t), ...), the sensitivities of the
 Jacobians dy_k/da_j too; the exact Hessian differentiates the gradient's named form
 along each parameter (forward mode over the same definitions, named d(...)/dw_q).
-``evaluate`` runs the named form compiled to NumPy, one vectorised step per named
-quantity over all samples: one straight-line NumPy function whose lines are the
+``evaluate`` of the gradient and both Jacobians runs the compiled matrix form
+(``symnet.compiled.layered_form``: a convolution as a correlation, its backprop as the
+transposed correlation, an RNN as a loop over time steps); ``evaluate_entries``, and
+``evaluate`` of the others, run the named form compiled to NumPy, one vectorised step per
+named quantity over all samples: one straight-line NumPy function whose lines are the
 definitions in order, each in the stable form of ``symnet.graph.rewriting``
-(``compile_straight_line``).
+(``compile_straight_line``). Each route checks the other.
 """
 
 from functools import cached_property
@@ -27,7 +30,8 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from .._size import check_entries, check_hessian
+from .._size import check_direct_route, check_entries, check_hessian
+from ..compiled import layered_form
 from ..errors import SymnetError
 from ..graph.layered import LayeredNetwork
 from ..graph.loss_kernels import derivative_in_value, output_derivative
@@ -49,8 +53,9 @@ def refuse(net, what):
     """SymnetError: ``what`` is not derived for a Network or RNN yet."""
     raise SymnetError(
         f"{what} is not derived for {type(net).__name__} yet (only for MLP); for a "
-        f"{type(net).__name__}, symnet.gradient, input_jacobian, param_jacobian and the exact "
-        "hessian are available")
+        f"{type(net).__name__}, symnet.gradient, input_jacobian, param_jacobian, hessian (exact "
+        "and approx='gauss_newton'), hessian_residual, hessian_vector_product and input_hessian "
+        "are available")
 
 
 class LayeredDerivation(Derivation):
@@ -71,9 +76,14 @@ class LayeredDerivation(Derivation):
         return compile_straight_line(self.net, self.definitions, self.entries)
 
     def latex(self, form="entries", expanded=False, **options):
-        """Not yet for a Network or RNN: a SymnetError says so."""
-        raise SymnetError(f"the LaTeX of a derivation of {type(self.net).__name__} is not "
-                          "written yet (only for MLP); read .named and .definitions")
+        r"""The derivation in LaTeX (``symnet.render.layered_latex``): weight sharing as sums.
+
+        >>> import symnet
+        >>> text = symnet.gradient(symnet.RNN(1, 1, 1, steps=2), "sse").latex()
+        >>> r"\sum_{t=2}^{2} \delta_{j}^{(t)} h_m^{(t-1)}" in text
+        True
+        """
+        return super().latex(form, expanded, **options)
 
 
 def _entry_route(kind, net, named, definitions, **keywords):
@@ -83,7 +93,16 @@ def _entry_route(kind, net, named, definitions, **keywords):
     return derivation
 
 
-def compile_straight_line(net, definitions, entries):
+def _matrix_route(kind, net, named, definitions, values, **keywords):
+    """``evaluate`` by ``values(net, ..., terms)`` of ``symnet.compiled.layered_form``."""
+    terms = layered_form.stage_terms(net)
+    loss = keywords.get("loss")
+    evaluator = ((lambda X, w, T: values(net, loss, X, w, T, terms)) if loss is not None
+                 else (lambda X, w, T: values(net, X, w, terms)))
+    return LayeredDerivation(kind, net, named, definitions, evaluator=evaluator, **keywords)
+
+
+def compile_straight_line(net, definitions, entries, extra=()):
     """The named form as one NumPy function: ``evaluate(values, n_samples)`` -> entry arrays.
 
     Every forward equation and definition becomes one assignment, in order, and the
@@ -95,7 +114,8 @@ def compile_straight_line(net, definitions, entries):
     forms = unit_forms(net)
     steps = [(name, value.xreplace(forms)) for name, value in
              {**net.equations, **definitions}.items() if name not in forms]
-    arguments = list(net.inputs) + list(net.params) + list(net.targets)
+    # ``extra``: further arguments, e.g. the direction v_p of a Hessian-vector product
+    arguments = list(net.inputs) + list(net.params) + list(net.targets) + list(extra)
     # symnet's names (delta_1,3^(1), dy_1/da_2^(1)) are not Python identifiers: number them
     rename = {s: sp.Symbol(f"v{n}", real=True)
               for n, s in enumerate(arguments + [name for name, _ in steps])}
@@ -177,9 +197,11 @@ class _Graph:
             adjoint[a] = _named(name(a), sp.sympify(seed, strict=True), definitions)
         net = self.net
         for l in range(self.L - 1, 0, -1):
+            # h'(a) in z derived once per stage, then renamed for each unit (not re-derived)
+            slope_of = derivative_in_value(net.stages[l - 1].act, _UNIT_A, _UNIT_Z)
             for a, z in zip(net.layer_pre_activations(l), net.layer_values(l)):
                 back = sp.Add(*[adjoint[c] * self.local[c, z] for c in self.consumers[z]])
-                slope = derivative_in_value(self.act_of[a], a, z)
+                slope = slope_of.xreplace({_UNIT_A: a, _UNIT_Z: z})
                 adjoint[a] = _named(name(a), slope * back, definitions)
         inputs = {x: sp.Add(*[adjoint[c] * self.local[c, x] for c in self.consumers[x]])
                   for x in net.inputs}
@@ -189,6 +211,9 @@ class _Graph:
         """sum over every unit c that uses w of adj_c d a_c / dw, for each w in order."""
         return [sp.Add(*[adjoint[c] * self.local[c, p] for c in self.uses[p]])
                 for p in self.net.params]
+
+
+_UNIT_A, _UNIT_Z = sp.symbols("a_unit z_unit", real=True)   # h'(a) once per stage, renamed
 
 
 def _named(symbol, value, definitions):
@@ -237,18 +262,25 @@ def gradient(net, loss, *, weight_decay=None):
     seeds = [d.xreplace(_loss_symbols(net, loss)) for d in loss.output_deltas(net)]
     adjoint, _ = graph.backward(seeds, _delta_symbol, definitions)
     entries = graph.parameter_entries(adjoint)
-    return _entry_route("gradient", net, sp.Matrix(entries), definitions,
-                        rows=[p.name for p in net.params], columns=["dE"], loss=loss,
-                        intermediates={"delta": dict(adjoint)})
+    return _matrix_route("gradient", net, sp.Matrix(entries), definitions,
+                         layered_form.gradient_values, rows=[p.name for p in net.params],
+                         columns=["dE"], loss=loss, intermediates={"delta": dict(adjoint)})
 
 
-def _sensitivities(net, graph, definitions):
-    """Per output k: the adjoints dy_k/da (named) and dy_k/dx, seeded by the output block."""
+def _sensitivities(net, graph, definitions, of="y"):
+    """Per output k: the adjoints dy_k/da (named) and dy_k/dx, seeded by the output block.
+
+    ``of="a"``: of the output pre-activations a_k^(L) instead (seeded by the identity).
+    """
     L = net.n_layers
-    block = output_derivative(net.activations[-1], net.layer_values(L),
-                              net.layer_pre_activations(L))
+    if of == "a":
+        block = sp.eye(len(net.layer_pre_activations(L)))
+    else:
+        block = output_derivative(net.activations[-1], net.layer_values(L),
+                                  net.layer_pre_activations(L))
     rows = []
-    for k, y in enumerate(net.layer_values(L)):
+    outputs = net.layer_pre_activations(L) if of == "a" else net.layer_values(L)
+    for k, y in enumerate(outputs):
         rows.append(graph.backward(list(block.row(k)),
                                    lambda a, y=y: sp.Symbol(f"d{y.name}/d{a.name}", real=True),
                                    definitions))
@@ -274,13 +306,16 @@ def input_jacobian(net, method="backprop"):
     labels = dict(rows=[y.name for y in outputs], columns=[x.name for x in net.inputs])
     if method == "direct":
         check_entries("the direct input Jacobian", len(outputs) * len(net.inputs), net.n_params)
+        check_direct_route("the direct input Jacobian", net.expanded_terms(),
+                           len(outputs) * len(net.inputs))
         named = net.outputs.jacobian(net.inputs)     # refused up front when too large
         return _entry_route("input_jacobian", net, named, {}, method="direct", **labels)
     _size_check("the input Jacobian", net, len(outputs))
     graph, definitions = _Graph(net), {}
     rows = _sensitivities(net, graph, definitions)
     named = sp.Matrix([[inputs[x] for x in net.inputs] for _, inputs in rows])
-    return _entry_route("input_jacobian", net, named, definitions, method="backprop", **labels)
+    return _matrix_route("input_jacobian", net, named, definitions,
+                         layered_form.input_jacobian_values, method="backprop", **labels)
 
 
 def param_jacobian(net):
@@ -298,8 +333,54 @@ def param_jacobian(net):
     graph, definitions = _Graph(net), {}
     rows = _sensitivities(net, graph, definitions)
     named = sp.Matrix([graph.parameter_entries(adjoint) for adjoint, _ in rows])
-    return _entry_route("param_jacobian", net, named, definitions,
-                        rows=[y.name for y in outputs], columns=[p.name for p in net.params])
+    return _matrix_route("param_jacobian", net, named, definitions,
+                         layered_form.param_jacobian_values, rows=[y.name for y in outputs],
+                         columns=[p.name for p in net.params])
+
+
+def tangent_symbol(s, u):
+    """ds/du, the forward-mode tangent of the named quantity s along the variable u.
+
+    >>> tangent_symbol(sp.Symbol("delta_1^(2)"), sp.Symbol("w_11^(1)"))
+    ddelta_1^(2)/dw_11^(1)
+    """
+    return sp.Symbol(f"d{s.name}/d{u.name}", real=True)
+
+
+class ForwardMode:
+    """Forward mode over named definitions: the derivative of every name along a direction.
+
+    ``ordered`` maps each named symbol to its expression in earlier names and in the
+    ``variables`` (parameters or inputs); ``entries`` are expressions in them. Along a
+    direction u (``seed``: variable -> du/dr, {w_q: 1} for e_q, {w_p: v_p} for v)
+
+        T{s} = sum_u (d value_s / d u) T{u},   T{variable} = seed,
+
+    each T{s} named (``name(s)``) unless it is 0 or a number, and the entries' own T
+    returned. The partials d value_s / d u are taken once, for every direction.
+
+    >>> x, w, a, y = sp.symbols("x w a y", real=True)
+    >>> mode = ForwardMode({a: w * x, y: a ** 2}, [2 * y], [w])
+    >>> definitions = {}
+    >>> mode.along({w: 1}, lambda s: tangent_symbol(s, w), definitions), definitions
+    ([2*dy/dw], {da/dw: x, dy/dw: 2*a*da/dw})
+    """
+
+    def __init__(self, ordered, entries, variables):
+        known = set(ordered) | set(variables)
+        self.local = {s: partials(value, value.free_symbols & known)
+                      for s, value in ordered.items()}
+        self.entries = [partials(e, e.free_symbols & known) for e in entries]
+
+    def along(self, seed, name, definitions):
+        """The entries' derivatives along ``seed``; the named tangents go into ``definitions``."""
+        tangent = dict(seed)
+        for s, parts in self.local.items():
+            value = sp.Add(*[d * tangent[u] for u, d in parts.items() if u in tangent])
+            if value != 0:
+                tangent[s] = _named(name(s), value, definitions)
+        return [sp.Add(*[d * tangent[u] for u, d in parts.items() if u in tangent])
+                for parts in self.entries]
 
 
 def hessian(net, loss, approx=None, *, weight_decay=None):
@@ -328,22 +409,9 @@ def hessian(net, loss, approx=None, *, weight_decay=None):
     grad = gradient(net, loss)
     definitions = dict(grad.definitions)
     # Everything named, in order: each expression uses only names before it.
-    ordered = {**net.equations, **grad.definitions}
-    known = set(ordered)
-    local = {s: partials(value, value.free_symbols & (known | set(net.params)))
-             for s, value in ordered.items()}
-    entries = [partials(g, g.free_symbols & (known | set(net.params))) for g in grad.named]
-    columns = []
-    for q, w_q in enumerate(net.params):
-        tangent = {}
-        for s, parts in local.items():
-            value = parts.get(w_q, 0) + sp.Add(*[d * tangent[u] for u, d in parts.items()
-                                                 if u in tangent])
-            if value != 0:
-                tangent[s] = _named(sp.Symbol(f"d{s.name}/d{w_q.name}", real=True),
-                                    sp.sympify(value, strict=True), definitions)
-        columns.append([parts.get(w_q, 0) + sp.Add(*[d * tangent[u] for u, d in parts.items()
-                                                    if u in tangent]) for parts in entries])
+    mode = ForwardMode({**net.equations, **grad.definitions}, grad.named, net.params)
+    columns = [mode.along({w_q: 1}, lambda s, w_q=w_q: tangent_symbol(s, w_q), definitions)
+               for w_q in net.params]
     named = sp.ImmutableMatrix(W, W, lambda p, q: columns[q][p])
     labels = [p.name for p in net.params]
     return _entry_route("hessian", net, named, definitions, rows=labels, columns=labels,

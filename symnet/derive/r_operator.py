@@ -5,23 +5,27 @@ forward and backward passes: R{a}, R{z} forward, R{delta} backward, and then
 H v = R{dE_n/dw}. ``hessian_vector_product`` derives that recursion with symbols
 v_p (named R{a_j^(l)}, R{z_j^(l)}, R{delta_j^(l)}) and evaluates it in O(W) per
 sample with NumPy, without forming H. The same recursion, seeded differently,
-gives the residual term of ``symnet.derive.curvature_terms``.
+gives the residual term of ``symnet.derive.curvature_terms``. A Network or RNN has no
+layer-by-layer weight matrices: its H v is forward mode along v over its gradient's
+named form (``symnet.derive.layered_curvature``).
 
 References: Pearlmutter, "Fast exact multiplication by the Hessian", Neural
 Computation 6 (1994); Schraudolph, "Fast curvature matrix-vector products for
 second-order gradient descent", Neural Computation 14 (2002).
 """
 
-import numpy as np
 import sympy as sp
 
 from ..compiled import matrix_form as engine
 from .._size import check_entries
 from .first_order import (_named, _weighted_sum, hidden_derivative, hidden_second_derivative,
                        output_block, symbolic_deltas)
-from .derivation import Derivation
-from ..errors import SymnetError
+from .derivation import Derivation, evaluate_on
+from ..compiled.backends import foreign_library
+from ..graph.canonical import add, mul
 from ..graph.losses import get_loss
+from . import layered_derivations as layered
+from .layered_curvature import DirectionalEntries, LayeredHessianVectorProduct
 
 __all__ = ["hessian_vector_product", "HessianVectorProduct", "direction_symbol", "r_symbol"]
 
@@ -83,7 +87,7 @@ def _direction_parts(net, direction):
     return rows, columns, biases, lowest
 
 
-def r_operator(net, deltas, partials, direction, name=None, factors=None):
+def r_operator(net, deltas, partials, direction, name=None, factors=None, entries=None):
     """R{.} = d/dr (.)(w + r v) at r = 0 of every quantity, and H v = R{dE_n/dw}.
 
     The one entry-level R-operator: ``hessian_vector_product`` runs it along symbols
@@ -104,6 +108,9 @@ def r_operator(net, deltas, partials, direction, name=None, factors=None):
         ``name(kind, l, j, value)`` may replace a value by a named symbol.
     factors : LayerFactors, optional
         h', h'' and the back-sums, when the caller runs many directions.
+    entries : int, optional
+        Build only (H v)_p for p < ``entries`` (the recursion itself is whole): the exact
+        Hessian takes column q's upper triangle, p <= q, and mirrors it.
 
     The recursion, forward then backward:
 
@@ -139,30 +146,39 @@ def r_operator(net, deltas, partials, direction, name=None, factors=None):
             R_a[l] = [sp.S.Zero] * sizes[l]
         else:
             W, previous, below = net.weights[l - 1], net.layer_values(l - 1), R_z[l - 1]
-            R_a[l] = [name("a", l, j, sp.Add(
-                *[W[j, i] * below[i] for i in range(sizes[l - 1]) if below[i] != 0],
+            R_a[l] = [name("a", l, j, add(
+                *[mul(W[j, i], below[i]) for i in range(sizes[l - 1]) if below[i] != 0],
                 *[v * previous[i] for i, v in rows[l].get(j, ())], biases[l].get(j, sp.S.Zero)))
                 for j in range(sizes[l])]
         if l < L:
-            R_z[l] = [name("z", l, j, factors.first[l][j] * R_a[l][j]) for j in range(sizes[l])]
-    R_delta[L] = [name("delta", L, k, sp.Add(*[partials[k, m] * R_a[L][m] for m in range(sizes[L])
-                                               if R_a[L][m] != 0]))
+            R_z[l] = [name("z", l, j, mul(factors.first[l][j], R_a[l][j]))  # h' 0 = 0 skipped
+                      if R_a[l][j] != 0 else sp.S.Zero for j in range(sizes[l])]
+    R_delta[L] = [name("delta", L, k, add(*[mul(partials[k, m], R_a[L][m])
+                                            for m in range(sizes[L])
+                                            if R_a[L][m] != 0 and partials[k, m] != 0]))
                   for k in range(sizes[L])]
     for l in range(L - 1, 0, -1):
         W_next, above = net.weights[l], R_delta[l + 1]
         values = []
         for j in range(sizes[l]):
-            r_back = sp.Add(
-                *[W_next[k, j] * above[k] for k in range(sizes[l + 1]) if above[k] != 0],
+            r_back = add(
+                *[mul(W_next[k, j], above[k]) for k in range(sizes[l + 1]) if above[k] != 0],
                 *[v * deltas[l + 1][k] for k, v in columns[l + 1].get(j, ())])
-            curvature = (factors.second[l][j] * R_a[l][j] * factors.back[l][j]
+            curvature = (mul(mul(factors.second[l][j], R_a[l][j]), factors.back[l][j])
                          if R_a[l][j] != 0 else sp.S.Zero)
-            values.append(name("delta", l, j, curvature + factors.first[l][j] * r_back))
+            values.append(name("delta", l, j, add(curvature, mul(factors.first[l][j], r_back))))
         R_delta[l] = values
     product = [R_delta[l][j] if kind == "b" else
-               R_delta[l][j] * net.layer_values(l - 1)[i] + deltas[l][j] * R_z[l - 1][i]
-               for l, kind, j, i in net.param_locations]
+               _entry(R_delta[l][j], net.layer_values(l - 1)[i], deltas[l][j], R_z[l - 1][i])
+               for l, kind, j, i in net.param_locations[:entries]]
     return product, (R_a, R_z, R_delta)
+
+
+def _entry(r_delta, z, delta, r_z):
+    """(H v)_{w_ji} = R{delta_j} z_i + delta_j R{z_i}, leaving out a term that is 0."""
+    first = mul(r_delta, z) if r_delta != 0 else sp.S.Zero
+    second = mul(delta, r_z) if r_z != 0 else sp.S.Zero  # R{z_i} = 0 below v's lowest layer
+    return add(first, second)
 
 
 # -- Hessian-vector products -------------------------------------------------------------
@@ -176,7 +192,7 @@ def r_symbol(kind, layer, j):
     return sp.Symbol(f"R{{{kind}_{j}^({layer})}}", real=True)
 
 
-class HessianVectorProduct(Derivation):
+class HessianVectorProduct(DirectionalEntries, Derivation):
     """H v through Pearlmutter's R-operator: a ``Derivation`` whose ``evaluate`` takes v.
 
     Kind ``"hessian_vector_product"`` (``symnet.derive.derivation.KINDS``): ``named``,
@@ -219,24 +235,14 @@ class HessianVectorProduct(Derivation):
         product, (R_a, R_z, R_delta) = r_operator(net, deltas, partials, self.direction, name)
         super().__init__(
             "hessian_vector_product", net, sp.Matrix(product), definitions,
-            rows=[p.name for p in net.params], columns=["Hv"], loss=loss, evaluator=None,
+            rows=[p.name for p in net.params], columns=["Hv"], loss=loss,
+            evaluator=lambda X, w, T, V: engine.hessian_vector_values(net, loss, X, w, T, V),
             intermediates={"delta": {l: sp.Matrix(d) for l, d in deltas.items()},
                            "R": {"a": R_a, "z": R_z, "delta": R_delta}},
             method="r_operator")
 
     def __repr__(self):
         return f"<HessianVectorProduct of {self.net!r}, loss={self.loss.name!r}>"
-
-    def _directions(self, v):
-        try:
-            V = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            raise SymnetError(f"v must be an array of numbers; got {v!r}") from None
-        W = self.net.n_params
-        if V.shape[:1] != (W,) or V.ndim > 2 or not np.all(np.isfinite(V)):
-            raise SymnetError(f"v must be finite with shape ({W},) or ({W}, P) (directions "
-                              f"in net.params order); got shape {V.shape}")
-        return V
 
     def evaluate(self, X, w, T, v):
         """sum_n H_n v (W,), or (W, P) for P directions v (W, P), without forming H.
@@ -249,28 +255,12 @@ class HessianVectorProduct(Derivation):
         >>> hvp.evaluate([[2.0]], [0.5, 0.1], [[0.0]], [1.0, -1.0])   # (4 - 2, 2 - 1)
         array([2., 1.])
         """
+        if foreign_library(X, w, T, v):  # JAX or Dask arrays (symnet.compiled.backends)
+            return evaluate_on(self, X, w, T, self._directions(v))
         X, w, T, single = self._arrays(X, w, T)
         V = self._directions(v)
-        return self._finished(engine.hessian_vector_values(self.net, self.loss, X, w, T, V),
-                              single)
+        return self._finished(self._evaluator(X, w, T, V), single)
 
-    def evaluate_entries(self, X, w, T, v):
-        """The same from the named recursion lambdified entry by entry (slow; the check route)."""
-        X, w, T, single = self._arrays(X, w, T)
-        V = self._directions(v)
-        values = dict(zip(self.net.inputs, X.T))
-        values.update(zip(self.net.params, w))
-        values.update(zip(self.net.targets, T.T))
-        columns = []
-        for column in (V[:, None] if V.ndim == 1 else V).T:
-            values.update(zip(self.direction, column))
-            columns.append(self._entry_values(values, X.shape[0], single)
-                           + self.loss.decay_term(self.kind, w, column))  # + lam v
-        return columns[0] if V.ndim == 1 else np.stack(columns, axis=-1)
-
-    def evaluate_named(self, X, w, T, v):
-        """``evaluate_entries`` under its earlier name."""
-        return self.evaluate_entries(X, w, T, v)
 
 
 def hessian_vector_product(net, loss, *, weight_decay=None):
@@ -287,4 +277,7 @@ def hessian_vector_product(net, loss, *, weight_decay=None):
     >>> hvp.named[2]                                         # (H v) for w_11^(2)
     R{delta_1^(2)}*z_1^(1) + R{z_1^(1)}*delta_1^(2)
     """
+    if layered.is_layered(net):  # a Network or RNN: forward mode along v over its gradient
+        return LayeredHessianVectorProduct(net, loss, [direction_symbol(p) for p in net.params],
+                                           weight_decay)
     return HessianVectorProduct(net, loss, weight_decay)

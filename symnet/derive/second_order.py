@@ -32,6 +32,7 @@ from .derivation import Derivation
 from ..errors import SymnetError
 from .r_operator import LayerFactors, r_operator, seed_partials
 from ..graph.losses import get_loss
+from . import layered_curvature
 from . import layered_derivations as layered
 
 __all__ = ["hessian"]
@@ -42,12 +43,18 @@ def hessian_from_deltas(net, deltas, partials):
 
     ``deltas`` and ``partials`` (d delta^(L)/d a^(L)) define the error: the loss's
     deltas give the exact Hessian, the pseudo-error's s_j^(l) the residual term.
+
+    Both are symmetric (second derivatives of one function), so column q builds only its
+    entries p <= q and H[q, p] is H[p, q]: the R-operator along w_p would give the same
+    value as another arrangement of the same terms, at twice the cost.
     """
     factors = LayerFactors(net, deltas)  # h', h'', back-sums: built once for all W directions
     W = net.n_params
-    columns = [r_operator(net, deltas, partials, {q: 1}, factors=factors)[0] for q in range(W)]
-    # Built once: item assignment into a Matrix costs a sympify per entry.
-    return sp.ImmutableMatrix(W, W, lambda p, q: columns[q][p])
+    upper = [r_operator(net, deltas, partials, {q: 1}, factors=factors, entries=q + 1)[0]
+             for q in range(W)]  # upper[q][p] = H[p, q] for p <= q
+    # One flat list, built once: item assignment into a Matrix costs a sympify per entry.
+    return sp.ImmutableMatrix(W, W, [upper[max(p, q)][min(p, q)]
+                                     for p in range(W) for q in range(W)])
 
 
 def _exact_named(net, loss, definitions):
@@ -97,11 +104,13 @@ def hessian(net, loss, approx=None, *, weight_decay=None):
     array([[13.,  5.],
            [ 5.,  2.]])
     """
-    if layered.is_layered(net):  # a Network or RNN: the gradient's named form differentiated
-        return layered.hessian(net, loss, approx, weight_decay=weight_decay)
-    loss = get_loss(loss, net, weight_decay)
     if approx not in (None, "gauss_newton", "outer_product"):
         raise SymnetError(f"approx must be None or 'gauss_newton'; got {approx!r}")
+    if layered.is_layered(net):  # a Network or RNN: derived over its graph of named units
+        if approx is None:       # the gradient's named form differentiated
+            return layered.hessian(net, loss, weight_decay=weight_decay)
+        return layered_curvature.gauss_newton(net, loss, weight_decay=weight_decay)
+    loss = get_loss(loss, net, weight_decay)
     check_hessian(net.n_params)
     definitions = {}
     labels = [p.name for p in net.params]

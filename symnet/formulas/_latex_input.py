@@ -10,6 +10,9 @@ translates a whitelisted subset to the plain form that ``symnet.formulas.parser`
     \\left( ... \\right), \\cdot, \\times  -> ( ... ), *, *
     \\sigma, \\tanh, \\exp, \\log, \\ln     -> sigma, tanh, exp, log, ln
     x^{2}, \\left(z\\right)^2            -> x**(2), (z)**(2)
+    \\sum_{p=1}^{4} \\delta_{1,p}^{(1)} x_{1,p+1}
+                                        -> sum_(p=1)^(4) delta_1,p^(1) x_(1,p+1)
+    h_j^{(t-1)}, w_{11}^{(hh)}          -> h_j^(t-1), w_11^(hh)   (a Network's or RNN's names)
 
 Any other command is refused where it stands. Each character of the output
 remembers the position in the LaTeX it came from, so errors found later point
@@ -29,11 +32,15 @@ _OPERATORS = {"cdot": "*", "times": "*", "ast": "*"}
 _SPACING = {",", ";", ":", "!", " ", "quad", "qquad"}
 _SIZING = {"left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "bigg", "Bigg"}
 _WORDS = {"operatorname", "mathrm", "text", "mathit"}
-_LAYERED = {"w", "b", "a", "z", "delta"}
-_LAYER = re.compile(r"^\(\s*(\d+|[A-Za-z])\s*\)$", re.ASCII)
+# Names whose superscript (l) is a layer, a time step (t-1) or a tag (hh), (y,3): not a power.
+_LAYERED = {"w", "b", "a", "z", "delta", "h", "x", "y", "t"}
+_LAYER = re.compile(r"^\(\s*([A-Za-z0-9][A-Za-z0-9+\-, ]*)\s*\)$", re.ASCII)
+_INDEX_ARITHMETIC = re.compile(r"[A-Za-z0-9+\-, ]+", re.ASCII)   # x_{1,p+1}: in parentheses
+_SUM_FROM = re.compile(r"^\s*([A-Za-z])\s*(?:=\s*(-?\d+)\s*)?$", re.ASCII)
+_SUM_TO = re.compile(r"^\s*(-?\d+)\s*$", re.ASCII)
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.ASCII | re.DOTALL)
 _SUPPORTED = ("\\frac \\sqrt \\left \\right \\cdot \\times \\delta \\sigma \\tanh \\exp \\log "
-              "\\ln \\cosh \\sinh \\operatorname{...} \\mathrm{...} \\, \\;")
+              "\\ln \\cosh \\sinh \\sum_{p=1}^{n} \\operatorname{...} \\mathrm{...} \\, \\;")
 
 
 class _Translator:
@@ -163,11 +170,31 @@ class _Translator:
             if not re.fullmatch(r"[A-Za-z]+", raw):
                 self.fail(f"\\{name}{{...}} holds a plain name", start, raw)
             self.identifier(raw, start, end)
+        elif name == "sum":
+            self.summation(position)
         elif name in _FUNCTIONS:
             self.identifier(name, position, end)
         else:
             self.fail(f"the LaTeX command \\{name} is not supported here; supported: "
                       f"{_SUPPORTED}", position, "\\" + name)
+
+    def summation(self, position):
+        """\\sum_{p=1}^{4} (limits in either order) -> sum_(p=1)^(4); \\sum_k -> sum_(k)."""
+        limits = {}
+        while self.peek() in ("_", "^") and self.peek() not in limits:
+            mark = self.peek()
+            self.at += 1
+            limits[mark] = self.group("a limit of \\sum")
+        low = _SUM_FROM.match(limits.get("_", ("", 0))[0])
+        high = _SUM_TO.match(limits["^"][0]) if "^" in limits else None
+        if low is None or (low.group(2) is None) != ("^" not in limits) or (
+                "^" in limits and high is None):
+            self.fail("write a sum as \\sum_{p=1}^{4} (a letter from a number to a number), "
+                      "or \\sum_k", position, "\\sum")
+        if low.group(2) is None:
+            self.emit(f"sum_({low.group(1)})", position)
+        else:
+            self.emit(f"sum_({low.group(1)}={low.group(2)})^({high.group(1)})", position)
 
     def identifier(self, word, position, end):
         """A name with its sub- and superscripts in either order; ^{(l)} is a layer."""
@@ -189,10 +216,12 @@ class _Translator:
                 sup = (raw, start)
         self.emit(word, position)
         if sub is not None:
-            self.emit("_" + re.sub(r"\s+", "", sub[0]), sub[1])
+            index = re.sub(r"\s+", "", sub[0])
+            arithmetic = re.search(r"[+-]", index) and _INDEX_ARITHMETIC.fullmatch(index)
+            self.emit(f"_({index})" if arithmetic else "_" + index, sub[1])
         layer = _LAYER.match(sup[0]) if sup is not None and word in _LAYERED else None
         if layer:
-            self.emit(f"^({layer.group(1)})", sup[1])
+            self.emit(f"^({re.sub(r'[ ]+', '', layer.group(1))})", sup[1])
         elif sup is not None:
             self.emit("**(", sup[1])
             self.out.extend(self.translated(*sup))

@@ -1,8 +1,9 @@
 """The first whitelist of ``symnet.formulas.parser``: text -> tokens, and tokens -> placeholder source.
 
-Only numbers, symnet names (``w_21^(2)``, ``delta_j^(1)``, ``x_1``), known
-function names, ``+ - * / ^ ** ( ) ,`` and spaces are tokens; any other character
-or word is refused where it stands. Sizes are checked here, before any number is
+Only numbers, symnet names (``w_21^(2)``, ``delta_j^(1)``, ``x_1``; for a Network or
+RNN also ``x_(1,p+1)``, ``w_1,1,2^(1)``, ``h_2^(t-1)``), known function names, sums
+(``sum_k``, ``sum_(p=1)^(3)``), ``+ - * / ^ ** ( ) ,`` and spaces are tokens; any other
+character or word is refused where it stands. Sizes are checked here, before any number is
 built: digits of a number, digits of an index, the exponent of ``1e300``.
 
 >>> [token.text for token in lex("2 w_21^(2) tanh'(a_1^(1))")]
@@ -21,8 +22,10 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..graph.functions import relu_function, sigmoid, softplus
+from ._layered_names import split_indices
 
-__all__ = ["ParseError", "KNOWN_FUNCTIONS", "lex", "placeholder_source"]
+__all__ = ["ParseError", "KNOWN_FUNCTIONS", "lex", "placeholder_source", "sum_terms",
+           "index_expression", "index_range", "LAYERED_STEMS"]
 
 MAX_DEPTH = 64           # nested parentheses, checked before ast.parse (which recurses)
 MAX_NUMBER_DIGITS = 40   # digits of one number literal
@@ -75,6 +78,20 @@ ARITY = {"Heaviside": (1, 2), "H": (1, 2), "max": (2, 2), "min": (2, 2)}
 # Stems of symnet's symbols: number of indices, and whether a layer ^(l) follows.
 STEMS = {"x": (1, False), "y": (1, False), "t": (1, False), "w": (2, True), "b": (1, True),
          "a": (1, True), "z": (1, True), "delta": (1, True)}
+
+
+def index_range(sizes, stem, place, layer):
+    """How many values index ``place`` of a ``stem`` name takes in a network of ``sizes``."""
+    if stem == "x":
+        return sizes[0]
+    if stem in ("y", "t"):
+        return sizes[-1]
+    if not (isinstance(layer, int) or str(layer).isdigit()) or not 1 <= int(layer) < len(sizes):
+        return None
+    layer = int(layer)
+    return sizes[layer - 1] if stem == "w" and place == 1 else sizes[layer]
+
+
 _FORBIDDEN_WORDS = {"lambda", "import", "for", "in", "if", "else", "not", "and", "or", "is",
                     "await", "yield", "def", "class", "exec", "eval", "open", "os", "sys"}
 
@@ -95,6 +112,18 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _NAME = re.compile(r"([A-Za-z]+)_([A-Za-z0-9]+(?:,[A-Za-z0-9]+)*)", re.ASCII)
 _LAYER = re.compile(r"\^\((\d+|[A-Za-z])\)", re.ASCII)
 _OPERATOR = re.compile(r"\*\*|[-+*/^(),]", re.ASCII)
+# A sum with its range written out, sum_(p=1)^(4) (LaTeX \sum_{p=1}^{4}), or sum_(p) without
+# one; its term is the product that follows it, as in LaTeX (``sum_terms`` brackets it).
+_RANGE_SUM = re.compile(r"sum_\(\s*([A-Za-z])\s*(?:=\s*(-?\d+)\s*\)\s*\^\s*\(\s*(-?\d+)\s*)?\)",
+                        re.ASCII)
+# A Network's or RNN's names (symnet.formulas._layered_names): any number of indices, as a
+# run (x_12, w_1,1,2) or in parentheses with index arithmetic (x_(1,p+1)), then a
+# superscript for the stems that carry one in that network (a^(t-1), w^(hh), delta^(y,3)).
+LAYERED_STEMS = ("delta", "x", "y", "t", "w", "b", "a", "z", "h")
+_LAYERED_NAME = re.compile(r"(delta|[A-Za-z])_(?:\(([A-Za-z0-9+\-, ]*)\)|"
+                           r"([A-Za-z0-9]+(?:,[A-Za-z0-9]+)*))", re.ASCII)
+_SUPERSCRIPT = re.compile(r"\^\(([A-Za-z0-9+\-, ]*)\)", re.ASCII)
+_INDEX_PART = re.compile(r"\s*([+-]?)\s*(\d+|[A-Za-z])", re.ASCII)
 
 
 def _split_indices(raw):
@@ -133,11 +162,64 @@ def _lex_name(text, position, tokens, name):
     return end
 
 
-def _lex_word(text, position, tokens):
-    """A symnet name, a function name (with ``'`` for its derivative) or ``sum_k``."""
+def index_expression(part, text, position):
+    """[(sign, atom)] of an index such as ``p+1`` or ``t-1`` (atoms: digits or one letter)."""
+    terms, at = [], 0
+    while at < len(part.rstrip()):
+        match = _INDEX_PART.match(part, at)
+        if match is None or (terms and not match.group(1)):
+            fail("an index is a number, a letter, or a sum of them such as p+1 or t-1", text,
+                 position, part[:40])
+        terms.append((-1 if match.group(1) == "-" else 1, match.group(2)))
+        at = match.end()
+    if not terms:
+        fail("an index is missing here", text, position, part[:40])
+    return terms
+
+
+def _lex_layered_name(text, position, tokens, superscripted):
+    """A name of a Network or RNN: ("layered", stem, [index], [superscript part] or None)."""
+    match = _LAYERED_NAME.match(text, position)
+    if match is None or match.group(1) not in LAYERED_STEMS:
+        return None
+    stem, inside, run = match.groups()
+    if run is not None:
+        indices = [[(1, index)] for index in split_indices(stem, run)]
+    else:
+        indices = [index_expression(part, text, position) for part in inside.split(",")]
+    end, parts = match.end(), None
+    superscript = _SUPERSCRIPT.match(text, end) if stem in superscripted else None
+    if superscript:   # a tag (hh, xh, y) or an index expression (t, t-1, 3)
+        end = superscript.end()
+        parts = [part.strip() if re.fullmatch(r"\s*[A-Za-z]{2,}\s*", part)
+                 else index_expression(part, text, position)
+                 for part in superscript.group(1).split(",")]
+    atoms = [atom for index in indices + [p for p in parts or [] if not isinstance(p, str)]
+             for _, atom in index]
+    _check_index_sizes(atoms, None, text, position, text[position:end])
+    tokens.append(Token("name", text[position:end], position, ("layered", stem, indices, parts)))
+    return end
+
+
+def _lex_word(text, position, tokens, superscripted=None):
+    """A symnet name, a function name (with ``'`` for its derivative) or ``sum_k``.
+
+    ``superscripted`` (for a Network or RNN) is the set of stems whose names carry a
+    superscript there; None reads the MLP's names.
+    """
     word = _WORD.match(text, position).group()
     if word.startswith("_") or "__" in word:
         fail("names starting with '_' are never accepted", text, position, word[:40])
+    ranged = _RANGE_SUM.match(text, position)
+    if ranged:
+        letter, low, high = ranged.groups()
+        tokens.append(Token("range_sum", ranged.group(), position, (
+            letter, None if low is None else int(low), None if high is None else int(high))))
+        return ranged.end()
+    if superscripted is not None:
+        end = _lex_layered_name(text, position, tokens, superscripted)
+        if end is not None:
+            return end
     name = _NAME.match(text, position)
     if name and name.group(1) in STEMS:
         return _lex_name(text, position, tokens, name)
@@ -180,8 +262,11 @@ def _lex_number(text, position, tokens):
     return match.end()
 
 
-def lex(text):
-    """The tokens of plain formula text, or a ``ParseError`` at the first character refused."""
+def lex(text, superscripted=None):
+    """The tokens of plain formula text, or a ``ParseError`` at the first character refused.
+
+    ``superscripted``: for a Network or RNN, the stems whose names carry a superscript.
+    """
     tokens, position, depth = [], 0, 0
     while position < len(text):
         char = text[position]
@@ -191,7 +276,7 @@ def lex(text):
                                  and position + 1 < len(text)):
             position = _lex_number(text, position, tokens)
         elif char.isascii() and (char.isalpha() or char == "_"):
-            position = _lex_word(text, position, tokens)
+            position = _lex_word(text, position, tokens, superscripted)
         elif _OPERATOR.match(text, position):
             op = _OPERATOR.match(text, position).group()
             depth += {"(": 1, ")": -1}.get(op, 0)
@@ -210,6 +295,42 @@ def lex(text):
     return tokens
 
 
+def sum_terms(tokens):
+    """The tokens with each ranged sum's term in brackets: the product that follows it.
+
+    As in LaTeX, ``sum_(p=1)^(2) delta_p x_p + b`` adds up ``delta_p x_p`` only: the term
+    ends at the first + or - (not a sign after an operator), ``,`` or unmatched ``)`` at
+    its own depth. A sum inside the term is bracketed when the loop reaches it.
+    """
+    out, index = list(tokens), 0
+    while index < len(out):
+        if out[index].kind == "range_sum":
+            end, depth = index + 1, 0
+            if end < len(out) and out[end].text in ("+", "-") and out[end].kind == "op":
+                end += 1   # the term's own sign
+            while end < len(out):
+                token = out[end]
+                if token.kind == "op" and token.text == "(":
+                    depth += 1
+                elif token.kind == "op" and token.text == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif depth == 0 and token.kind == "op" and token.text in ("+", "-", ","):
+                    before = out[end - 1]
+                    if not (before.kind == "op" and before.text != ")"):
+                        break
+                end += 1
+            if end == index + 1:
+                raise ParseError(f"{out[index].text} needs a term to add up", "",
+                                 out[index].position, out[index].text)
+            at = out[end - 1].position
+            out.insert(end, Token("op", ")", at))
+            out.insert(index + 1, Token("op", "(", out[index].position))
+        index += 1
+    return out
+
+
 def placeholder_source(tokens):
     """Python source with every operand a placeholder ``_<n>``, and the token of each character.
 
@@ -226,7 +347,7 @@ def placeholder_source(tokens):
                 raise ParseError("a number right after another operand: write * or an "
                                  "operator between them", "", token.position, token.text)
             pieces.append(("*", token))
-        if token.kind in ("function", "sum") and tokens[index + 1:index + 2] and \
+        if token.kind in ("function", "sum", "range_sum") and tokens[index + 1:index + 2] and \
                 tokens[index + 1].text != "(":
             raise ParseError(f"{token.text} is a function: write {token.text}(...)", "",
                              token.position, token.text)

@@ -29,13 +29,17 @@ import sympy as sp
 from .._validate import check_number
 from ..graph import symbols as sym
 from ..errors import SymnetError
+from ._layered_names import (is_layered, layered_reference, read_layered_target,
+                             split_equation)
 
 __all__ = ["read_target", "letters_and_ranges", "concrete", "reference", "derivation_of",
-           "Reference", "TARGET_HELP", "check_cost", "right_hand_side", "exact_decay"]
+           "Reference", "TARGET_HELP", "check_cost", "right_hand_side", "exact_decay",
+           "layered_right_hand_side"]
 
 MAX_INDEX_DIGITS = 6
 MAX_ENTRIES = 200                 # entries of one whole-layer target
 SECONDS_PER_TERM = 2e-5           # measured order of one named term derived and evaluated
+LAYERED_HESSIAN_TERMS = 50        # a Network's whole Hessian: ~ 50 W x (number of its units)
 _P = r"[wb]_[0-9a-z,]+\^\(\d+\)"
 _TARGETS = [  # (pattern, kind); index groups may hold letters for a whole layer
     (rf"dE(?:_n)?/d(?P<p>{_P})", "gradient"),
@@ -158,10 +162,15 @@ def check_cost(net, kind, n_entries, seconds):
 
     One entry needs the deltas (or sensitivities) of the whole network, about W
     named terms (K W for Jacobian targets, a few W for a Hessian entry's R-pass),
-    derived once and then evaluated at about a dozen exact points.
+    derived once and then evaluated at about a dozen exact points. A Network or RNN
+    has no one-entry R-pass: its whole Hessian is derived, measured at about
+    LAYERED_HESSIAN_TERMS W terms per unit (0.7 s for W = 40 and 28 units, 26 s for
+    W = 198 and 148 units).
     """
     per_entry = {"hessian": 4, "param_jacobian": net.sizes[-1],
                  "sensitivity": net.sizes[-1], "input_jacobian": net.sizes[-1]}.get(kind, 1)
+    if kind == "hessian" and is_layered(net):
+        per_entry = LAYERED_HESSIAN_TERMS * len(net.equations)
     estimate = SECONDS_PER_TERM * net.n_params * (per_entry + 12 * max(1, n_entries) ** 0.5)
     from ._limits import VerifyLimitError
     if n_entries > MAX_ENTRIES:
@@ -217,13 +226,17 @@ def derivation_of(net, kind, loss):
     registered again under the same name is another loss.
     """
     from ..derive.first_order import gradient, input_jacobian, param_jacobian
+    from ..derive.second_order import hessian
     store = _CACHE.setdefault(net, {})
     key = (kind, loss)
     if key not in store:
         build = {"gradient": lambda: gradient(net, loss), "delta": lambda: gradient(net, loss),
                  "input_jacobian": lambda: input_jacobian(net),
                  "sensitivity": lambda: input_jacobian(net),
-                 "param_jacobian": lambda: param_jacobian(net)}[kind]
+                 "param_jacobian": lambda: param_jacobian(net),
+                 # the whole W x W Hessian: a Network or RNN has no one-entry R-pass (an
+                 # MLP's entry is _hessian_entry's)
+                 "hessian": lambda: hessian(net, loss)}[kind]
         store[key] = build()
     return store[key]
 
@@ -250,6 +263,10 @@ def reference(net, loss, target, decay=0):
     dE_n/da and the Jacobians do not change.
     """
     kind, *fields = target
+    if is_layered(net):   # a Network's or RNN's target, by its symbols (read_layered_target)
+        derivation = derivation_of(net, "gradient" if kind == "delta" else kind, loss)
+        return Reference(layered_reference(net, loss, target, decay, derivation),
+                         derivation.definitions, derivation.kind, derivation.intermediates)
     if kind == "hessian":
         return _hessian_entry(net, loss, *fields, decay)
     derivation = derivation_of(net, kind, loss)
@@ -328,10 +345,10 @@ def right_hand_side(text, kind, fields, env, label):
     ("h'(a_j^(1)) x_1", {'j': 2})
     """
     from .parser import ParseError
-    if "=" not in text:
+    lhs, rhs = split_equation(text)   # an '=' in brackets is a sum's range
+    if lhs is None:
         return text, env
-    lhs, _, rhs = text.partition("=")
-    if "=" in rhs:
+    if split_equation(rhs)[0] is not None:
         raise ParseError("one '=' at most: lhs = rhs, where lhs names the target", text,
                          len(lhs) + 1 + rhs.index("="), "=")
     written = _plain_lhs(lhs)
@@ -366,3 +383,23 @@ def right_hand_side(text, kind, fields, env, label):
                          f"{label}: give the formula for {label} (or check it against "
                          f"{written})", text, 0, lhs.strip())
     return rhs.strip(), bound
+
+
+def layered_right_hand_side(net, text, target, label):
+    """The right side of ``text``; an equation's left side must name the target."""
+    from .parser import ParseError
+    lhs, rhs = split_equation(text)
+    if lhs is None:
+        return text
+    if "=" in rhs and split_equation(rhs)[0] is not None:
+        raise ParseError("one '=' at most: lhs = rhs, where lhs names the target", text,
+                         len(lhs) + 1 + rhs.index("="), "=")
+    written = _plain_lhs(lhs)
+    try:
+        named, _ = read_layered_target(net, written)
+    except SymnetError:
+        named = None
+    if named != target:
+        raise ParseError(f"the left side {lhs.strip()} is not the target {label}: write the "
+                         f"formula alone, or '{label} = ...'", text, 0, lhs.strip())
+    return rhs.strip()

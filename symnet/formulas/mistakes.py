@@ -39,7 +39,9 @@ import sympy as sp
 from ..graph import symbols as sym
 from ._notation import plain
 from ..derive.first_order import backward_recursion, hidden_derivative, output_block
+from ..graph.loss_kernels import derivative_in_value
 from ..graph.losses import get_loss
+from ._layered_names import delta_symbol, is_layered, name_key
 
 __all__ = ["Mistake", "mutants"]
 
@@ -309,12 +311,14 @@ def mutants(net, loss, target, reference=None, weight_decay=0):
     """
     loss = get_loss(loss, net) if loss is not None else None
     decay = sp.sympify(weight_decay, strict=True)
-    if target[0] == "hessian":
+    if target[0] == "hessian":   # an MLP's, a Network's or an RNN's
         if reference is None:
             from ._targets import reference as derive
             found = derive(net, loss, target, decay)
             reference = _resolved(found.entry, found.definitions)
         return _hessian_mutants(net, reference, _forgot_decay(target, decay), decay)
+    if is_layered(net):
+        return _layered_mutants(net, loss, target, decay)
     found = []
     for mistake in _mistakes(net, loss, target, decay):
         try:
@@ -347,3 +351,139 @@ def _hessian_mutants(net, exact, forgot, decay):
     return [(CORRECT, exact)] + [(mistake, exact - decay) for mistake in forgot] + [(Mistake(
         "gauss_newton", "this is the Gauss-Newton term alone: the exact Hessian adds the "
         "residual term sum_k (y_k - t_k) d^2 y_k / dw dw (zero only where y = t)"), gauss_newton)]
+
+
+# -- a Network or RNN: weight sharing's sums, the skip and the step it came from ----------
+def _shared_over(net):
+    """What a shared parameter's uses run over: time steps (RNN) or positions (Network)."""
+    return "time" if any(stage.kind == "recurrent" for stage in net.stages) else "positions"
+
+
+def _forgot_sum(net, name, entry, decayed):
+    """Each single term of dE/dw = sum over the units that use w: the sum forgotten."""
+    terms = sp.Add.make_args(entry)
+    if len(terms) < 2:
+        return []
+    over = _shared_over(net)
+    if over == "time":
+        text = (f"the sum over time is missing: {name} is used at all {len(terms)} time steps, "
+                "so dE/dw = sum_t delta^(t) (times the unit's input at step t; for W_hh, "
+                "dE/dW_hh = sum_t delta^(t) h^(t-1)^T) has a term for every step")
+    else:
+        text = (f"the sum over positions is missing: {name} is shared by all {len(terms)} "
+                "positions of its output channel, so dE/dw_(c,c',m) = sum_p delta_(c,p) "
+                "z_(c',p+m-1) has a term for every position p")
+    where = "p" if over == "positions" else "t"
+    ordered = sorted(terms, key=lambda term: _place(net, term))
+    ends = [(ordered[1:], ordered[0]), (ordered[:-1], ordered[-1])] if len(terms) > 2 else []
+    return [(Mistake(f"forgot_sum_over_{over}", f"{text}; your formula keeps only "
+                     f"{plain(term)}"), term + decayed) for term in terms] + [
+        (Mistake("sum_range", f"the range of the sum over {over} is off: it misses the term "
+                 f"{plain(left_out)}, at {where} = {_place(net, left_out)[-1]}; the sum runs "
+                 f"over all {len(terms)} {'steps' if over == 'time' else 'positions'} where "
+                 "the parameter is used"), sp.Add(*kept) + decayed)
+        for kept, left_out in ends]
+
+
+def _place(net, term):
+    """The position (or time step) of a term of a shared parameter's sum, from its delta."""
+    for symbol in sorted(term.free_symbols, key=str):
+        key = name_key(symbol.name) if symbol.name.startswith(("delta", "dy_")) else None
+        if symbol.name.startswith("dy_"):
+            key = name_key(symbol.name.split("/d")[1])
+        if key:   # an RNN's step is its superscript, a convolution's position its last indices
+            return key[2] if _shared_over(net) == "time" else key[1][1:]
+    return ()
+
+
+def _wrong_tap(net, name, named, decay):
+    """The gradient of another tap of the same kernel: the input shifted by the wrong m."""
+    stem, indices, layer = name_key(name)
+    if stem != "w" or len(indices) < 3:
+        return []
+    found = []
+    for index, parameter in enumerate(net.params):
+        other = name_key(parameter.name)
+        if other[0] == "w" and other[2] == layer and other[1][:2] == indices[:2] and \
+                other[1] != indices:
+            found.append((Mistake("wrong_tap", f"this is dE/d{parameter.name}, the gradient of "
+                                  f"another tap: in dE/dw_(c,c',m) = sum_p delta_(c,p) "
+                                  f"z_(c',p+m-1) the input is m-1 positions past p, with m "
+                                  f"the kernel entry's last index (here m = {indices[-1]})"),
+                          named[index] + decay * net.params[net.param_index(name)]))
+    return found
+
+
+def _delta_parts(net, name, value):
+    """Mistakes of one delta's definition h'(a) (sum of the units it feeds): h' dropped, or
+    the contributions of one kind of consumer (the next step, the output, the skip) dropped."""
+    stage, a = next((s, a) for s in net.stages for a in s.pre if delta_symbol(a).name == name)
+    if stage is net.stages[-1]:
+        return []
+    slope = derivative_in_value(stage.act, a, stage.post[stage.pre.index(a)])
+    back = sp.expand(value / slope) if slope != 1 else value
+    found = [] if slope == 1 else [(Mistake(
+        "drop_h", f"the factor h'({a}) = {plain(slope)} is missing: delta = h'(a) times the sum "
+        "over the units that a's value feeds"), back)]
+    by_stage = {}
+    for term in sp.Add.make_args(back):
+        consumer = next((i for i, s in enumerate(net.stages) for b in s.pre
+                         if delta_symbol(b) in term.free_symbols), None)
+        by_stage.setdefault(consumer, []).append(term)
+    if len(by_stage) < 2:
+        return found
+    for consumer, terms in by_stage.items():
+        kind = net.stages[consumer].kind if consumer is not None else ""
+        rest = sp.Add(*[t for c, ts in by_stage.items() if c != consumer for t in ts])
+        key, text = _MISSING_CONSUMER.get(kind, _MISSING_CONSUMER["other"])
+        if _shared_over(net) == "time" and consumer == len(net.stages) - 1:
+            key, text = _MISSING_CONSUMER["output"]
+        found.append((Mistake(key, text), slope * rest))
+    return found
+
+
+# the kind of stage whose contribution to a delta is left out -> (key, text)
+_MISSING_CONSUMER = {
+    "recurrent": ("forgot_recurrent_term", "the term from the next time step is missing: "
+                  "delta^(t) = h'(a^(t)) (W_hh^T delta^(t+1) + W_hy^T dE/dy^(t)), for h^(t) "
+                  "also feeds a^(t+1)"),
+    "output": ("forgot_output_term", "the output's term is missing: delta^(t) = h'(a^(t)) "
+               "(W_hh^T delta^(t+1) + W_hy^T dE/dy^(t)), for h^(t) also feeds y^(t)"),
+    "skip": ("forgot_skip_term", "the skip connection's term is missing: z_out = z_in + "
+             "F(z_in) gives dz_out/dz_in = I + dF/dz_in, so the delta of z_in gets the skip's "
+             "delta as well as F's"),
+    "other": ("forgot_consumer_term", "a term of the sum is missing: delta = h'(a) sum_c "
+              "(da_c/dz) delta_c has a term for every unit c that z = h(a) feeds"),
+}
+
+
+def _layered_mutants(net, loss, target, decay):
+    """[(Mistake, expression)] for a gradient, delta or Jacobian target of a Network or RNN.
+
+    The expressions are in the named deltas (a Point evaluates them through their
+    definitions): the shared parameter's sum with one term kept ("forgot_sum_over_positions"
+    or "forgot_sum_over_time"), another tap's gradient, and for a delta its h' or one
+    kind of consumer (the next step, the output, the skip) left out. A Jacobian entry has
+    only the correct one (the stray factors 2, -1, ... are hints still).
+    """
+    from ._targets import derivation_of, reference as derive
+    kind, name = target[:2]
+    if kind not in ("gradient", "delta"):
+        return [(CORRECT, derive(net, loss, target, decay).entry)]
+    gradient = derivation_of(net, "gradient", loss)
+    if kind == "gradient":
+        index = net.param_index(name)
+        decayed = decay * net.params[index]
+        entry = gradient.named[index]
+        found = [(CORRECT, entry + decayed)] + [(m, entry) for m in _forgot_decay(target, decay)]
+        found += _forgot_sum(net, name, entry, decayed)
+        found += _wrong_tap(net, name, gradient.named, decay)
+    else:
+        symbol = sp.Symbol(name, real=True)
+        value = gradient.definitions.get(symbol, symbol)
+        found = [(CORRECT, symbol)] + _delta_parts(net, name, value)
+    unique = []
+    for mistake, expression in found:
+        if not any(expression == e for _, e in unique):
+            unique.append((mistake, expression))
+    return unique

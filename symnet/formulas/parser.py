@@ -46,8 +46,10 @@ import sympy as sp
 
 from ..graph import symbols as sym
 from ._latex_input import latex_to_plain
-from ._lexer import (ARITY, KNOWN_FUNCTIONS, MAX_DEPTH, ParseError, fail, lex,
-                     placeholder_source)
+from ._layered_names import (UnboundIndex, activation_of, describe, find_symbol, is_layered,
+                             superscript_stems)
+from ._lexer import (ARITY, KNOWN_FUNCTIONS, MAX_DEPTH, ParseError, fail, index_range, lex,
+                     placeholder_source, sum_terms)
 
 __all__ = ["ParseError", "UnknownSymbolError", "parse_formula", "read_formula",
            "known_symbols", "suggestion", "suggestion_for", "KNOWN_FUNCTIONS", "MAX_LENGTH",
@@ -56,6 +58,7 @@ __all__ = ["ParseError", "UnknownSymbolError", "parse_formula", "read_formula",
 MAX_LENGTH = 10_000      # characters: a hand-derived formula is a few hundred at most
 MAX_EXPONENT = 100       # |n| in x**n, so exact evaluation at a rational point stays small
 MAX_BITS = 100_000       # bits of an exact number built from literals (2**100000 is the limit)
+MAX_SUM_TERMS = 10_000   # terms written out by all the sums of one formula together
 
 
 class UnknownSymbolError(ParseError):
@@ -102,6 +105,7 @@ class _Builder:
     def __init__(self, text, tokens, owners, net, on_unknown=None):
         self.text, self.tokens, self.owners, self.net = text, tokens, owners, net
         self.on_unknown = on_unknown
+        self.sum_terms = 0
 
     def fail(self, message, node=None, token=None):
         if token is None:
@@ -197,10 +201,14 @@ class _Builder:
 
     def call(self, node, env):
         token = self.token_of(node.func)
-        if token.kind == "sum":
+        if token.kind in ("sum", "range_sum"):
             if len(node.args) != 1:
                 self.fail("sum_k(...) takes one argument, the term to add up", token=token)
-            return self.summation(token.value, node.args[0], env, token)
+            letter, low, high = (token.value if token.kind == "range_sum"
+                                 else (token.value, None, None))
+            if low is not None:
+                return self.ranged_summation(letter, low, high, node.args[0], env, token)
+            return self.summation(letter, node.args[0], env, token)
         if token.kind != "function":
             self.fail("only known functions can be called", token=token)
         low, high = ARITY.get(token.value, (1, 1))
@@ -223,6 +231,11 @@ class _Builder:
         return result
 
     def h_prime(self, argument, token):
+        if self.net is not None and is_layered(self.net):
+            act = activation_of(self.net, argument) or self.fail(
+                "h'(...) takes a pre-activation of the network (a_1,2^(1), a_1^(t)); "
+                "otherwise write the derivative, e.g. tanh'(u)", token=token)
+            return act.derivative_at(argument)
         match = _PRE_ACTIVATION.match(getattr(argument, "name", ""))
         if self.net is None or not match:
             self.fail("h'(...) needs a network and a pre-activation argument a_j^(l); "
@@ -233,9 +246,20 @@ class _Builder:
             self.fail(f"the layers of {self.net!r} are 1..{self.net.n_layers}", token=token)
         return self.net.activations[layer - 1].derivative_at(argument)
 
+    def ranged_summation(self, letter, low, high, body, env, token):
+        if letter in env:
+            self.fail(f"the index {letter} is already in use", token=token)
+        self.sum_terms += max(high - low + 1, 0)
+        if self.sum_terms > MAX_SUM_TERMS:
+            self.fail(f"the sums write out more than {MAX_SUM_TERMS:,} terms", token=token)
+        return sp.Add(*[self.build(body, {**env, letter: n}) for n in range(low, high + 1)])
+
     def summation(self, letter, body, env, token):
         if self.net is None:
             self.fail(f"sum_{letter} needs a network to know the range of {letter}", token=token)
+        if is_layered(self.net):
+            self.fail(f"in a {type(self.net).__name__} write the range of {letter}: "
+                      f"sum_({letter}=1)^(4)(...) or \\sum_{{{letter}=1}}^{{4}}", token=token)
         if letter in env:
             self.fail(f"the index {letter} is already in use", token=token)
         sizes = self.net.sizes
@@ -246,13 +270,30 @@ class _Builder:
                 layer = env.get(layer, layer)
                 for place, index in enumerate(indices):
                     if index == letter:
-                        ranges.append(_index_range(sizes, stem, place, layer))
+                        ranges.append(index_range(sizes, stem, place, layer))
         if not ranges or None in ranges:
             self.fail(f"cannot tell the range of {letter}: use it as an index of a name "
                       "with a known layer inside the sum", token=token)
         return sp.Add(*[self.build(body, {**env, letter: k}) for k in range(1, min(ranges) + 1)])
 
+    def layered_symbol(self, token, env):
+        """A name of a Network or RNN, found by its key (``symnet.formulas._layered_names``)."""
+        try:
+            symbol, name = find_symbol(self.net, token.value, env)
+        except UnboundIndex as unbound:
+            self.fail(f"the index {unbound.letter} has no value here: sum over it with its "
+                      f"range, sum_({unbound.letter}=1)^(n)(...), or write a number", token=token)
+        if symbol is None and self.on_unknown is not None:
+            symbol = self.on_unknown(name, None, token)
+        if symbol is None:
+            raise UnknownSymbolError(f"{name} is not a symbol of {self.net!r}. "
+                                     f"{describe(self.net)}", self.text, token.position,
+                                     token.text, name, None)
+        return symbol
+
     def symbol(self, token, env):
+        if token.value[0] == "layered":
+            return self.layered_symbol(token, env)
         stem, indices, layer = token.value
         numbers = []
         for index in indices + ([layer] if layer is not None else []):
@@ -291,18 +332,6 @@ _BUILD = {"x": sym.input_symbol, "t": sym.target, "y": sym.output,
           "w": lambda j, i, l: sym.weight(l, j, i), "b": lambda j, l: sym.bias(l, j),
           "a": lambda j, l: sym.pre_activation(l, j), "z": lambda j, l: sym.activation_value(l, j),
           "delta": lambda j, l: sym.delta(l, j)}
-
-
-def _index_range(sizes, stem, place, layer):
-    """How many values index ``place`` of a ``stem`` name takes in a network of ``sizes``."""
-    if stem == "x":
-        return sizes[0]
-    if stem in ("y", "t"):
-        return sizes[-1]
-    if not (isinstance(layer, int) or str(layer).isdigit()) or not 1 <= int(layer) < len(sizes):
-        return None
-    layer = int(layer)
-    return sizes[layer - 1] if stem == "w" and place == 1 else sizes[layer]
 
 
 _KNOWN = weakref.WeakKeyDictionary()
@@ -367,9 +396,11 @@ def parse_formula(text, net=None, *, indices=None):
         Functions: exp, log/ln, sqrt, tanh, cosh, sinh, sech, sigma/sigmoid,
         softplus, relu, Heaviside/H, abs, max, min, sign; ``f'(u)`` is the
         derivative of f, ``h'(a_j^(l))`` the derivative of layer l's activation
-        (needs ``net``); ``sum_k(...)`` adds the term over the range of k (needs ``net``).
+        (needs ``net``); ``sum_k(...)`` adds the term over the range of k (needs ``net``),
+        ``sum_(p=1)^(3) term`` (``\\sum_{p=1}^{3}``) the product after it over p = 1..3.
+        A Network's or RNN's names: ``x_(1,p+1)``, ``h_2^(t-1)``, ``w_12^(hh)``.
         Decimals are the exact rationals they denote: ``0.1`` is 1/10, ``1e-40`` is 10^-40.
-    net : MLP, optional
+    net : MLP, Network or RNN, optional
         When given, only the network's symbols are accepted.
     indices : dict, optional
         Values of letter indices, e.g. ``{"j": 2, "i": 1}`` for ``"delta_j^(1)*x_i"``.
@@ -393,6 +424,8 @@ def parse_formula(text, net=None, *, indices=None):
     delta_1^(2)*w_11^(2)*(1 - tanh(a_1^(1))**2)
     >>> parse_formula("0.5 (y_1 - t_1)^2")
     (-t_1 + y_1)**2/2
+    >>> parse_formula("sum_(t=2)^(3) delta_1^(t) h_2^(t-1)", symnet.RNN(1, 2, 1, steps=3))
+    delta_1^(2)*h_2^(1) + delta_1^(3)*h_2^(2)
     >>> parse_formula("w_31^(1)", net)
     Traceback (most recent call last):
     ...
@@ -438,10 +471,11 @@ def _check_depth(text):
 
 
 def _parse_plain(text, net, indices, on_unknown):
-    tokens = lex(text)
+    tokens = lex(text, superscript_stems(net) if net is not None and is_layered(net) else None)
     if not tokens:
         fail("the formula is empty", text, 0, "")
     try:
+        tokens = sum_terms(tokens)
         source, owners = placeholder_source(tokens)
     except ParseError as error:
         fail(error.reason, text, error.position, error.token)

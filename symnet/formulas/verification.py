@@ -62,9 +62,11 @@ from ._limits import TIME_LIMIT, Budget, VerifyLimitError
 from ._simplify import shown_difference
 from ._notation import plain
 from ._targets import (TARGET_HELP, check_cost, concrete, derivation_of, exact_decay,
-                       letters_and_ranges, read_target, reference, right_hand_side)
+                       layered_right_hand_side, letters_and_ranges, read_target, reference,
+                       right_hand_side)
 from ..errors import SymnetError
 from ..graph.layered import LayeredNetwork
+from ._layered_names import dense_only, read_layered_target
 from ..graph.losses import get_loss
 from .parser import ParseError, parse_formula, read_formula, suggestion_for
 
@@ -322,6 +324,22 @@ def _read_formula(formula, net, env, kind, fields, label):
                      f"got {type(formula).__name__}")
 
 
+def _verify_layered(formula, target, net, loss, decay, seed, points, budget):
+    """One entry of a Network's or RNN's gradient, deltas, Jacobians or Hessian
+    (``symnet.formulas._layered_names``)."""
+    entry, label = read_layered_target(net, target)
+    if loss is None and entry[0] in ("gradient", "delta", "hessian"):
+        raise SymnetError(f"{target} needs an error function: loss='sse' or 'cross_entropy'")
+    check_cost(net, entry[0], 1, budget.seconds)
+    if callable(formula) and not isinstance(formula, sp.Basic):
+        formula = formula()
+    if isinstance(formula, str):
+        expression = read_formula(layered_right_hand_side(net, formula, entry, label), net)
+    else:
+        expression = _read_formula(formula, net, {}, entry[0], {}, label)
+    return _check(expression, entry, label, net, loss, decay, seed, points, budget)
+
+
 def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, points=POINTS,
            time_limit=TIME_LIMIT):
     """Whether ``formula`` equals the derivation entry ``target``, with a counterexample if not.
@@ -338,8 +356,16 @@ def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, 
     target : str
         ``"dE/dw_21^(1)"``, ``"dE/db_1^(2)"``, ``"delta_1^(1)"``, ``"J_12"`` (dy_1/dx_2),
         ``"dy_1/dw_11^(1)"``, ``"dy_1/da_2^(1)"``, ``"H[w_11^(1), b_2^(2)]"``; letters
-        instead of numbers (``"dE/dw_ji^(1)"``) check every entry of the layer.
-    net : MLP
+        instead of numbers (``"dE/dw_ji^(1)"``) check every entry of the layer. For a
+        Network or RNN: a gradient entry or a delta by its symbol, ``"dE/dw_1,1,2^(1)"``
+        (a kernel entry), ``"dE/dw_12^(hh)"``, ``"delta_1,3^(1)"``, ``"delta_2^(1)"`` (a
+        time step), a Jacobian entry in its outputs' and inputs' names, ``"dy_1/dx_1,3"``,
+        ``"dy_1^(2)/dx_1^(1)"`` (an RNN with outputs="all"), ``"dy_1/dw_1,1,2^(1)"``, or a
+        Hessian entry ``"H[w_1,1,2^(1), w_12^(2)]"``; their formulas use the network's
+        names (``x_1,2``, ``h_2^(t-1)``) and
+        sums with ranges (``sum_(p=1)^(3)(...)``, ``\\sum_{p=1}^{3}``). A sum left out
+        is the mistake ``forgot_sum_over_positions`` or ``forgot_sum_over_time``.
+    net : MLP, Network or RNN
     loss : str, Loss or None
         The error E for gradient, delta and Hessian targets: ``"sse"``,
         ``"cross_entropy"``, ``"log_cosh"``, ``"huber"`` or a loss added with
@@ -392,16 +418,22 @@ def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, 
     >>> verify("delta_1^(2) z_1^(1) + 0.01 w_11^(2)", "dE/dw_11^(2)", net=net,
     ...        weight_decay=0.01).proven
     True
+    >>> from symnet.graph.layers import Conv1D, Dense, Flatten
+    >>> conv = symnet.Network((1, 4), [Conv1D(1, 2, "tanh"), Flatten(), Dense(1, "linear")])
+    >>> verify(r"\\sum_{p=1}^{3} \\delta_{1,p}^{(1)} x_{1,p+1}", "dE/dw_1,1,2^(1)", net=conv).proven
+    True
+    >>> verify("delta_1,2^(1) x_1,3", "dE/dw_1,1,2^(1)", net=conv).mistake
+    'forgot_sum_over_positions'
+    >>> verify("w_11^(2) (1 - z_1,1^(1)^2) w_1,1,1^(1)", "dy_1/dx_1,1", net=conv).proven
+    True
     """
     if net is None or not hasattr(net, "equations"):
         raise SymnetError("verify needs the network: net=symnet.MLP([...], hidden=..., "
                           "output=...)")
-    if isinstance(net, LayeredNetwork):
+    if isinstance(net, LayeredNetwork) and dense_only(net):
         raise SymnetError(
-            f"verify knows the targets of an MLP; for {net!r} the convolution, residual and "
-            "backprop-through-time targets are not there yet (a Network of Dense layers only: "
-            "use symnet.MLP, which has the same parameters). Check such a derivation "
-            "numerically: symnet.check(symnet.gradient(net, loss), X, w, T)")
+            f"{net!r} is a Network of Dense layers only: use symnet.MLP, which has the same "
+            "parameters and verify's hints for the MLP (dropped h', transposed weights, ...)")
     if not isinstance(target, str):
         raise SymnetError(f"target is a string; {TARGET_HELP}")
     if not (isinstance(points, int) and not isinstance(points, bool) and 1 <= points <= 100):
@@ -414,6 +446,8 @@ def verify(formula, target, net=None, loss="sse", *, weight_decay=None, seed=0, 
     decay = exact_decay(weight_decay, loss)
     if loss is None and decay:
         raise SymnetError("weight_decay is a term of the error E: give loss=... with it")
+    if isinstance(net, LayeredNetwork):
+        return _verify_layered(formula, target, net, loss, decay, seed, points, budget)
     kind, fields = read_target(target)
     if loss is None and kind in ("gradient", "delta", "hessian"):
         raise SymnetError(f"{target} needs an error function: loss='sse' or 'cross_entropy'")

@@ -140,6 +140,15 @@ def _lambdified(expr):
     return stable_lambdify(_A, expr)
 
 
+def value_form(expr, h):
+    """``expr`` (h' or h'') in stable form with h(a) named z: the (a, z) form the engine runs.
+
+    >>> value_form(activation("sigmoid").derivative, sigmoid)
+    z*sigmoid(-a)
+    """
+    return stable_form(expr).xreplace({h(_A): _Z})
+
+
 def _lambdified_az(expr, h):
     """A NumPy function of (a, z = h(a)): h' and h'' reuse z where that keeps every digit.
 
@@ -147,7 +156,7 @@ def _lambdified_az(expr, h):
     tanh' = sech2(a) (not 1 - z**2, which is 0 wherever tanh(a) rounds to +-1),
     tanh'' = -2 z sech2(a).
     """
-    in_z = stable_form(expr).xreplace({h(_A): _Z})
+    in_z = value_form(expr, h)
     if in_z.is_number:
         value = float(in_z)
         return lambda a, z: np.full(np.shape(a), value)

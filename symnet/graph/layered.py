@@ -120,9 +120,8 @@ class LayeredNetwork:
         if stage.kind != "dense":
             raise NotForLayeredNetworks(
                 f"stage {layer} of {self!r} is a {stage.kind} stage, not a dense one: its "
-                "parameters are not one weight matrix (n_l, n_(l-1)). This part of symnet "
-                "(the layer-by-layer matrix form; symnet.check of a Jacobian ends there) "
-                "needs a dense output layer so far")
+                "parameters are not one weight matrix (n_l, n_(l-1)); this part of symnet "
+                "(the MLP's layer-by-layer matrix form) needs a dense layer there")
         return stage.weights.columns, stage.biases.columns
 
     def __getattr__(self, name):
@@ -131,8 +130,8 @@ class LayeredNetwork:
         if not name.startswith("__") and (name in ("weights", "biases") or hasattr(MLP, name)):
             raise NotForLayeredNetworks(
                 f"{type(self).__name__} has no {name!r}: that part of symnet works on the MLP's "
-                "layer-by-layer matrix form only so far. For symnet.check of a Hessian of a "
-                "Network or RNN pass hessian_from='error'")
+                "layer-by-layer matrix form (a Network of Dense layers converts with "
+                "net.as_mlp())")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- parameters ----------------------------------------------------------------------

@@ -250,8 +250,10 @@ class _Kernel:
                      for name in ("l", "d", "e")}
         self.constants = ([float(c) for c in columns] if all(c.is_number for c in columns)
                           else None)
-        self.function = sp.lambdify(forms.a + forms.y + forms.t + forms.l + forms.d + forms.e,
-                                    columns, modules=modules, cse=True)
+        # Kept so that other array libraries print the same columns (symnet.compiled.backends).
+        self.arguments = forms.a + forms.y + forms.t + forms.l + forms.d + forms.e
+        self.columns = columns
+        self.function = sp.lambdify(self.arguments, columns, modules=modules, cse=True)
 
     def __call__(self, A, Y, T, dh=None, d2h=None):
         uses = self.uses

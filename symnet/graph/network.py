@@ -249,22 +249,24 @@ class MLP:
         Z = self.forward_layers(X, w)[1][-1]
         return Z[0] if single else Z
 
-    def forward_layers(self, X, w):
+    def forward_layers(self, X, w, activate=None):
         """The forward pass: pre-activations A[l] and values Z[l] for l = 0..L (no checks).
 
         The one forward pass of symnet: ``forward``, the compiled matrix form and the
         numerical checker's stacked points all run it. ``A[0]`` is None and ``Z[0]`` is
         X. X is (N, D) or a stack (P, N, D); w is (W,) or a stack (P, W) of parameter
         vectors (real or complex); ``A[l]``, ``Z[l]`` are (N, n_l), or (P, N, n_l) for a
-        stack: a layer is one (batched) matrix product.
+        stack: a layer is one (batched) matrix product. ``activate(l, A)`` is z = h_l(A) for
+        another array library (``symnet.compiled.backends``); NumPy's is ``_activate_numpy``.
         """
+        activate = activate or self._activate_numpy
         A, Z = [None], [X]
         stack = np.shape(w)[:-1]
         for l in range(1, self.n_layers + 1):
             w_cols, b_cols = self.layer_slices(l)
             weights = w[..., w_cols].reshape(stack + (self.sizes[l], self.sizes[l - 1]))
             A.append(affine(Z[-1], np.swapaxes(weights, -1, -2), w[..., None, b_cols]))
-            Z.append(self._activate_numpy(l, A[-1]))
+            Z.append(activate(l, A[-1]))
         return A, Z
 
     def _layer_arrays(self, w, layer):

@@ -32,6 +32,17 @@ __all__ = ["softmax_jacobian_values", "softmax_curvature_values"]
 @lru_cache(maxsize=None)
 def _kernel(K, order):
     """(function of y_1..y_K returning the entries, shape): the order-th derivative block."""
+    outputs, entries, shape = block_entries(K, order)
+    return sp.lambdify([outputs], entries, modules=MODULES, cse=True), shape
+
+
+@lru_cache(maxsize=None)
+def block_entries(K, order):
+    """(y_1..y_K, the entries in y, shape) of the order-th derivative block, row-major.
+
+    >>> block_entries(2, 1)[1]
+    [y_1*y_2, -y_1*y_2, -y_1*y_2, y_1*y_2]
+    """
     logits = sp.symbols(f"a_1:{K + 1}", real=True)
     outputs = sp.symbols(f"y_1:{K + 1}", positive=True)
     named = {softmax(k, *logits): y for k, y in enumerate(outputs, start=1)}
@@ -41,7 +52,7 @@ def _kernel(K, order):
         k, *wrt = index
         derivative = sp.diff(softmax(k + 1, *logits), *[logits[i] for i in wrt])
         entries.append(stable_form(derivative).xreplace(named))
-    return sp.lambdify([outputs], entries, modules=MODULES, cse=True), shape
+    return outputs, entries, shape
 
 
 def _values(Y, order):

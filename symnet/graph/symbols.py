@@ -77,7 +77,11 @@ def output_sensitivity(k, layer, j, of="y"):
 
 
 _SENSITIVITY = re.compile(r"^d([ya])_(\d+)/da_(\d+)\^\((\d+)\)$")
-_INDEXED = re.compile(r"^([A-Za-z]+)_([\d,]+)(?:\^\((\d+)\))?$")
+# layer l, time step t, or a tag with either: a_1,3^(1), h_2^(3), w_11^(hh), delta_1^(y,3)
+_INDEXED = re.compile(r"^([A-Za-z]+)_([\d,]+)(?:\^\(([\w,]+)\))?$")
+# d(name)/d(name) of a Network's or RNN's named quantities: dy_1/da_1,2^(1), ddelta_1^(2)/dw_11^(hh)
+_NAME = r"[A-Za-z]+_[\d,]+(?:\^\([\w,]+\))?"
+_DERIVATIVE = re.compile(rf"^d({_NAME})/d({_NAME})$")
 _GREEK = {"delta": r"\delta"}
 # The named quantities of the Hessian-vector product and the input Hessian (their
 # constructors are symnet.derive.r_operator.r_symbol / direction_symbol and
@@ -99,6 +103,8 @@ def latex_name(symbol):
     \\mathcal{R}\\{\\delta_{1}^{(2)}\\} v_{b_{1}^{(2)}}
     >>> print(latex_name(sp.Symbol("d2a_1^(2)/dx_1dx_2")))
     \\frac{\\partial^2 a_{1}^{(2)}}{\\partial x_{1} \\partial x_{2}}
+    >>> print(latex_name(sp.Symbol("dy_1/da_1,2^(1)")), latex_name(sp.Symbol("w_12^(hh)")))
+    \\frac{\\partial y_{1}}{\\partial a_{1,2}^{(1)}} w_{12}^{(hh)}
     """
     name = symbol.name
     match = _R_OPERATOR.match(name)
@@ -117,6 +123,10 @@ def latex_name(symbol):
         of, k, j, layer = match.groups()
         of_latex = "y" if of == "y" else rf"a^{{(L)}}"
         return rf"\frac{{\partial {of_latex}_{{{k}}}}}{{\partial a_{{{j}}}^{{({layer})}}}}"
+    match = _DERIVATIVE.match(name)
+    if match:   # ddelta_1^(2)/dw_11^(hh) -> \frac{\partial \delta_{1}^{(2)}}{\partial ...}
+        top, bottom = (latex_name(_real(part)) for part in match.groups())
+        return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
     match = _INDEXED.match(name)
     if match:
         stem, indices, layer = match.groups()

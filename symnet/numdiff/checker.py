@@ -302,7 +302,7 @@ def _kink_notes(net, function, scheme):
         act = net.activations[layer - 1]
         for n, j in np.argwhere(mask):
             a = A[layer][n, j]
-            name = f"a_{j + 1}^({layer})"
+            name = net.layer_pre_activations(layer)[j].name
             if shown < 5:
                 if a == 0:
                     notes.append(

@@ -42,6 +42,8 @@ import numpy as np
 
 from ..compiled import matrix_form as engine
 from ..derive.derivation import Derivation
+from ..derive.first_order import gradient, input_jacobian
+from ..derive.layered_derivations import is_layered
 from .differences import EPS
 from .perturbed import CHUNK_ELEMENTS, crossed_kinks, stacked_forward
 
@@ -55,6 +57,7 @@ class PointFunction:
         self.derivation, self.net, self.loss = derivation, derivation.net, derivation.loss
         self.X, self.w, self.T = X, w, T
         self.notes = []
+        self._first = {}   # a Network's exact first derivatives, derived once per check
         A, Z = stacked_forward(self.net, X, w)
         self.centre_pre_activations, self._centre_values = A, Z
         # The batched route must reproduce the declared function; a derivation
@@ -84,6 +87,10 @@ class PointFunction:
 
     def exact(self, target, X, w):
         """The exact first derivative ``target`` (a key of ``EXACT_FIRST``) at one point."""
+        if is_layered(self.net):   # no matrix form: the derivation's compiled named form
+            if target not in self._first:
+                self._first[target] = LAYERED_FIRST[target](self.net, self.loss)
+            return self._first[target].evaluate(X, w, self.T)
         return EXACT_FIRST[target](self.net, self.loss, X, w, self.T)
 
     def values(self, target, X=None, w=None):
@@ -115,9 +122,14 @@ class PointFunction:
         """S, the size of the terms summed to form F (broadcastable to F's shape)."""
         A, Z = self.centre_pre_activations, self._centre_values
         L = self.n_layers
-        w_cols, b_cols = self.net.layer_slices(L)
-        W = np.abs(self.w[w_cols]).reshape(self.net.sizes[L], self.net.sizes[L - 1])
-        terms = np.abs(Z[L - 1]) @ W.T + np.abs(self.w[b_cols])
+        if is_layered(self.net):
+            # a^(L) is a sum of products w z (+ b) of any stage kind: the same stage run on
+            # |z| and |w| gives sum |w| |z| + |b|, the size of the terms summed
+            terms = self.net.stages[L - 1].compute([np.abs(z) for z in Z[:L]], np.abs(self.w))
+        else:
+            w_cols, b_cols = self.net.layer_slices(L)
+            W = np.abs(self.w[w_cols]).reshape(self.net.sizes[L], self.net.sizes[L - 1])
+            terms = np.abs(Z[L - 1]) @ W.T + np.abs(self.w[b_cols])
         if target in EXACT_FIRST:
             return np.max(np.abs(self.centre(target)))
         if target == "jacobian" or self.loss is None:
@@ -136,6 +148,13 @@ class PointFunction:
 EXACT_FIRST = {
     "gradient": lambda net, loss, X, w, T: engine.gradient_values(net, loss, X, w, T),
     "input_jacobian": lambda net, loss, X, w, T: engine.input_jacobian_values(net, X, w),
+}
+
+
+# The same for a Network or RNN: the derivations, evaluated from their named form.
+LAYERED_FIRST = {
+    "gradient": lambda net, loss: gradient(net, loss),
+    "input_jacobian": lambda net, loss: input_jacobian(net),
 }
 
 

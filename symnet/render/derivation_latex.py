@@ -26,6 +26,8 @@ import sympy as sp
 
 from ..derive.first_order import hidden_derivative, symbolic_sensitivities
 from ..derive.derivation import set_latex_renderer
+from ..derive.layered_derivations import is_layered
+from .layered_latex import layered_sections
 from ..errors import SymnetError
 from .latex_entries import (MAX_ENTRIES, definition_rows, entry_labels, entry_names,  # noqa: F401
                             entry_rows, hessian_rows, hessian_splits, partial,
@@ -258,6 +260,8 @@ def derivation_sections(derivation, form="entries", expanded=False, max_entries=
     check_max_entries(max_entries)
     wrap = {"terms_per_line": terms_per_line, "width": width}
     net, info = derivation.net, derivation.kind_info
+    if is_layered(net):  # a Network or RNN: weight sharing's sums, BPTT, the skip's identity
+        return layered_sections(derivation, form, expanded, max_entries, wrap, n_samples, tags)
     sections = [("Forward pass", forward_rows(net, form, max_entries, **wrap)),
                 ("Activation derivatives", derivative_rows(net))]
     for name in info.sections:

@@ -33,8 +33,10 @@ import numpy as np
 
 from ..compiled import matrix_form as engine
 from . import derivation_latex as lx
+from . import layered_latex
 from ..derive.first_order import gradient, input_jacobian, param_jacobian, symbolic_sensitivities
 from ..derive.derivation import KINDS
+from ..derive.layered_derivations import is_layered
 from ..errors import SymnetError
 from ..compiled.error_value import loss_value
 from ..derive.second_order import hessian
@@ -78,7 +80,7 @@ def default_point(net, loss, seed=0):
     loss = get_loss(loss, net)
     names = tuple(a.name for a in net.activations)
     if (list(net.sizes) == [2, 2, 2] and names == ("sigmoid", "sigmoid")
-            and loss.rule.is_sum_of_squares):  # the worked example's loss
+            and loss.rule.is_sum_of_squares and not is_layered(net)):  # the worked example
         w = net.pack(WORKED_EXAMPLE["weights"], WORKED_EXAMPLE["biases"])
         return (np.array(WORKED_EXAMPLE["x"]), w, np.array(WORKED_EXAMPLE["t"]),
                 "the worked example of symnet's REFERENCE.md")
@@ -193,7 +195,9 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
 
     Parameters
     ----------
-    net : MLP
+    net : MLP, Network or RNN
+        A Network's or RNN's document shows its sums over positions and time
+        (``symnet.render.layered_latex``).
     loss : str or Loss
         A row of the loss table (``"sse"``, ``"cross_entropy"``, ``"log_cosh"``,
         ``"huber"``, or one added with ``symnet.register_loss``).
@@ -238,6 +242,14 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
     wrap = {"max_entries": max_entries}
     parts = [_PREAMBLE, rf"\title{{{title or _title(net, loss)}}}", r"\date{}",
              r"\begin{document}", r"\maketitle", _TAGS_NOTE]
+    if is_layered(net):  # a Network or RNN: the sections of symnet.render.layered_latex
+        parts += _layered_network_section(net, loss, X, w, T, where)
+        for heading, text, blocks, values in layered_latex.document_sections(
+                net, loss, X, w, T, max_entries, n_samples):
+            parts += [rf"\section{{{heading}}}", text, *[_align(rows) for rows in blocks]]
+            parts += [_spot("the point", _values_block(values, max_entries))] if values else []
+        parts.append(r"\end{document}")
+        return _written("\n".join(parts) + "\n", path)
     parts += _network_section(net, loss, x, w, t, where)
     parts += _forward_section(net, loss, X, w, T, max_entries)
     grad = gradient(net, loss)
@@ -262,11 +274,36 @@ def latex_document(net, loss="sse", path=None, point=None, *, max_entries=12, n_
 
 def _title(net, loss, kind=None):
     """"Derivatives of a 3-4-2 network (tanh / linear, sum-of-squares error)", or of one kind."""
-    names = " / ".join(a.name for a in net.activations)
+    names = " / ".join(dict.fromkeys(a.name for a in net.activations))
     loss_name = f"{loss.rule.title} error" if loss is not None else ""
     sizes = "-".join(str(n) for n in net.sizes)
     what = KINDS[kind].title if kind else "Derivatives"
-    return f"{what} of a {sizes} network ({', '.join(filter(None, [names, loss_name]))})"
+    network = rf"\texttt{{{net!r}}}" if is_layered(net) else f"a {sizes} network"
+    return f"{what} of {network} ({', '.join(filter(None, [names, loss_name]))})"
+
+
+def _layered_network_section(net, loss, X, w, T, where):
+    """The network, its names and parameter order, and the point of the spot checks."""
+    shown = [f"${lx.tex(p)}$" for p in net.params[:MAX_PARAMS_LISTED]]
+    more = net.n_params - len(shown)
+    point = [rf"{lx.tex(s)} &= {number(v)}" for s, v in zip(net.inputs, X[0])]
+    point += [rf"{lx.tex(s)} &= {number(v)}" for s, v in zip(net.targets, T[0])]
+    return [
+        r"\section{The network and its notation}",
+        rf"{{\raggedright \texttt{{{net!r}}}: one sample is {net.input_description}. The "
+        r"units are named "
+        r"as in \texttt{net.equations} (indices from 1; a convolution's $a_{c,p}^{(l)}$ by "
+        r"channel and position, an RNN's $a_j^{(t)}$, $h_j^{(t)}$ by time step). Error: "
+        rf"${loss.latex}$ per sample" + (rf", plus $\tfrac{{\lambda}}{{2}} \lVert \mathbf{{w}} "
+                                         rf"\rVert^2$ with $\lambda = {loss.weight_decay:g}$."
+                                         if loss.weight_decay else ".") + r"\par}",
+        rf"The $W = {net.n_params}$ parameters, in the order of every gradient and Jacobian "
+        rf"column: {', '.join(shown)}" + (f", and {more} more." if more else "."),
+        _align(layered_latex.derivative_rows(net)),
+        rf"The spot checks below are at {where}:", _align(point),
+        r"{\raggedright Parameter vector: $\mathbf{w} = (" + r", \allowbreak ".join(
+            number(v) for v in w[:MAX_PARAMS_LISTED]) + (r", \dots" if more else "") + r")$.\par}",
+        r"Numbers are printed to 9 significant digits."]
 
 
 def _network_section(net, loss, x, w, t, where):

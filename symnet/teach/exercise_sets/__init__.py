@@ -20,7 +20,7 @@ from ...errors import SymnetError
 
 __all__ = ["exercises", "LESSONS"]
 
-LESSONS = tuple(range(1, 14))
+LESSONS = tuple(range(1, 17))
 
 
 def exercises(lesson):

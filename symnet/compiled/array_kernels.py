@@ -1,0 +1,76 @@
+"""The stable kernels of ``symnet.graph.numerics``, written once against the array API standard.
+
+symnet's SymPy functions print as calls to a few named kernels (``sech_squared``,
+``sigmoid_residual``, ``tanh_residual``, ``softmax_entry``, ``neg_log_softmax``); NumPy
+code calls the NumPy versions in ``symnet.graph.numerics`` (tuned: in place, with
+complex-step branches). Printed for another array library (JAX), the same calls are
+bound to the functions below, each the same formula in the standard's functions of the
+namespace ``xp`` (``xp.exp``, ``xp.logaddexp``, ``xp.where``, ...), so that every
+formula keeps the form that keeps its digits:
+
+| kernel                  | formula                                                     |
+|-------------------------|-------------------------------------------------------------|
+| stable_sigmoid(a)       | exp(-logaddexp(0, -a))                                      |
+| sech_squared(a)         | (1 / cosh(min(abs(a), 710)))^2                              |
+| sigmoid_residual(a, t)  | (1 - t) sigma(a) - t sigma(-a)                              |
+| tanh_residual(a, t)     | tanh(a) - t near 0, (1 - t) sigma(2a) - (1 + t) sigma(-2a)  |
+| stable_softmax(a)       | exp(a - max a) / sum exp(a - max a)                         |
+| neg_log_softmax(a)      | (M - a_k) + log1p(sum_{m != argmax} exp(a_m - M))           |
+
+``namespace_kernels(xp)`` is the name -> function table handed to ``sympy.lambdify``
+for that namespace (``symnet.compiled.backends``).
+
+Examples
+--------
+>>> import numpy as np
+>>> kernels = namespace_kernels(np)
+>>> float(kernels["sech_squared"](np.asarray(20.0)))     # 1 - tanh(20)^2 rounds to 0
+1.6993417021166355e-17
+>>> float(kernels["neg_log_softmax"](np.asarray([20.0, 0.0]))[0])   # log(1 + e^-20)
+2.061153620314381e-09
+"""
+
+__all__ = ["namespace_kernels"]
+
+
+def namespace_kernels(xp):
+    """The kernels' name -> function table for the array namespace ``xp``.
+
+    >>> import numpy as np
+    >>> float(namespace_kernels(np)["sigmoid_residual"](np.asarray(40.0), 1.0))
+    -4.248354255291589e-18
+    """
+
+    def stable_sigmoid(a):  # as symnet.graph.numerics.stable_sigmoid
+        return xp.exp(-xp.logaddexp(0.0, -a))
+
+    def sech_squared(a):  # as symnet.graph.numerics.sech_squared: (1 / cosh)^2, |a| clipped
+        s = 1.0 / xp.cosh(xp.minimum(xp.abs(a), 710.0))
+        return s * s
+
+    def sigmoid_residual(a, t):
+        return (1 - t) * stable_sigmoid(a) - t * stable_sigmoid(-a)
+
+    def tanh_residual(a, t):
+        far = (1 - t) * stable_sigmoid(2 * a) - (1 + t) * stable_sigmoid(-2 * a)
+        return xp.where(xp.abs(a) < 0.5, xp.tanh(a) - t, far)
+
+    def stable_softmax(a):
+        shifted = xp.exp(a - xp.max(a, axis=-1, keepdims=True))
+        return shifted / xp.sum(shifted, axis=-1, keepdims=True)
+
+    def neg_log_softmax(a):
+        top = xp.max(a, axis=-1, keepdims=True)
+        shifted = a - top
+        largest = xp.arange(a.shape[-1]) == xp.argmax(a, axis=-1, keepdims=True)
+        others = xp.sum(xp.where(largest, 0.0, xp.exp(shifted)), axis=-1, keepdims=True)
+        return -shifted + xp.log1p(others)
+
+    def softmax_entry(k, *a):
+        stacked = xp.stack(xp.broadcast_arrays(*[xp.asarray(v) for v in a]), axis=-1)
+        return stable_softmax(stacked)[..., int(k) - 1]
+
+    return {"stable_sigmoid": stable_sigmoid, "sech_squared": sech_squared,
+            "sigmoid_residual": sigmoid_residual, "tanh_residual": tanh_residual,
+            "stable_softmax": stable_softmax, "neg_log_softmax": neg_log_softmax,
+            "softmax_entry": softmax_entry}

@@ -1,0 +1,354 @@
+"""Which array library runs the matrix form: NumPy, JAX (jit-compiled) or Dask (chunked).
+
+The matrix form (``symnet.compiled.matrix_form``) is written once; what differs per
+array library is only where its per-layer pieces come from. ``ops_for(X)`` gives them:
+
+* ``NUMPY``: the NumPy kernels of ``symnet.graph`` as they are (the default path, unchanged);
+* ``ArrayOps("jax")``: the SAME SymPy expressions (h(a), h'(a) and h''(a) in (a, z), the
+  loss's delta, Lambda and d delta/da columns, softmax's derivative blocks) printed for
+  ``jax.numpy`` by SymPy's JAX printer, with symnet's functions printed by their own NumPy
+  rules (``sigmoid`` as exp(-logaddexp(0, -a)), ...) and the named kernels bound to their
+  array-API versions (``symnet.compiled.array_kernels``).
+
+``evaluate_jax`` runs a derivation on JAX arrays: the whole evaluation is one
+``jax.jit``-compiled function per derivation (JAX recompiles it per input shape) that
+returns a JAX array. symnet computes in float64 only and never changes JAX's settings:
+JAX arrays must be float64, which needs ``jax.config.update("jax_enable_x64", True)`` at
+the start of the program (before the arrays are made). A float32 JAX array is refused
+with that advice rather than converted: its lost digits cannot be brought back.
+Integer arrays are converted to float64 (exact below 2^53). NumPy arrays or lists passed
+with JAX arrays are validated as usual and moved to JAX.
+
+Dask arrays are evaluated chunk by chunk on NumPy (``symnet.compiled.dask_backend``).
+Importing symnet imports neither JAX nor Dask: they are imported here on first use.
+
+Examples
+--------
+>>> import numpy as np
+>>> ops_for(np.zeros(2)) is NUMPY, library_of([1.0]), library_of(np.zeros(1))
+(True, 'numpy', 'numpy')
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from .._validate import check_finite_result
+from ..errors import SymnetError
+from ..graph.activations import value_form
+from ..graph.loss_kernels import activation_key
+from ..graph.output_kernels import (block_entries, softmax_curvature_values,
+                                    softmax_jacobian_values)
+from .array_kernels import namespace_kernels
+
+__all__ = ["library_of", "foreign_library", "ops_for", "NUMPY", "ArrayOps", "evaluate_jax",
+           "JAX_KINDS"]
+
+# The kinds whose evaluator is the MLP's matrix form alone (the input Hessian and the
+# residual term have NumPy-only steps of their own): these run on JAX.
+JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian",
+                       "gauss_newton", "hessian_vector_product"})
+
+
+def library_of(value):
+    """``"jax"``, ``"dask"`` or ``"numpy"`` (anything else: lists, NumPy arrays, numbers).
+
+    Read from the type's module, so neither library is imported to ask.
+    """
+    root = type(value).__module__.partition(".")[0]
+    return {"jax": "jax", "jaxlib": "jax", "dask": "dask"}.get(root, "numpy")
+
+
+def foreign_library(*values):
+    """The one non-NumPy library among ``values`` (None if all are NumPy); mixing is refused.
+
+    >>> foreign_library([1.0], np.ones(2), None) is None
+    True
+    """
+    found = {library_of(v) for v in values if v is not None} - {"numpy"}
+    if len(found) > 1:
+        raise SymnetError(f"X, w, T mix {' and '.join(sorted(found))} arrays; pass one array "
+                          "library (w may stay a NumPy array)")
+    return found.pop() if found else None
+
+
+class _NumpyOps:
+    """The per-layer pieces on NumPy: the kernels of ``symnet.graph`` as they are."""
+
+    name = "numpy"
+    xp = np
+    max_chunks = None  # chunks of samples are a loop, as many as memory needs
+
+    def activate(self, net):
+        return None  # MLP.forward_layers' own NumPy activation, with its overflow check
+
+    def slope(self, act, A, Z):
+        return act.derivative_numpy_az(A, Z)
+
+    def curvature(self, act, A, Z):
+        return act.second_derivative_numpy_az(A, Z)
+
+    def loss_delta(self, loss, A, Y, T, dh):
+        return loss.delta(A, Y, T, dh)
+
+    def loss_r_delta(self, loss, A, Y, T, dh, d2h, RA):
+        return loss.r_delta(A, Y, T, dh, d2h, RA)
+
+    def loss_weights(self, loss, Y, T, A):
+        return loss.gauss_newton_weights(Y, T, A)
+
+    def softmax_jacobian(self, Y):
+        return softmax_jacobian_values(Y)
+
+    def softmax_curvature(self, Y):
+        return softmax_curvature_values(Y)
+
+
+NUMPY = _NumpyOps()
+
+
+def _printer():
+    """SymPy's JAX printer reading symnet's ``_numpycode`` rules (sigmoid, softplus, relu, ...)."""
+    from sympy.printing.numpy import JaxPrinter
+
+    class ArrayPrinter(JaxPrinter):
+        def __init__(self, settings=None):
+            super().__init__(settings)
+            self.printmethod = "_numpycode"  # the stable forms symnet prints for NumPy
+    return ArrayPrinter
+
+
+class ArrayOps:
+    """The per-layer pieces for the array library ``name``, printed from the same SymPy rules.
+
+    Each kernel is printed once per expression and cached; the engine calls them exactly
+    where it calls the NumPy kernels.
+    """
+
+    max_chunks = 8  # inside jax.jit a loop over chunks is unrolled: a few large chunks
+
+    def __init__(self, name):
+        if name != "jax":
+            raise SymnetError(f"no array backend {name!r}; symnet runs on numpy, jax and dask")
+        import jax.numpy as jnp
+        self.name, self.xp = name, jnp
+        self._modules = [namespace_kernels(jnp), "jax"]
+        self._printer = _printer()
+        self._compiled = {}
+
+    def lambdify(self, arguments, expressions):
+        """``sympy.lambdify`` of ``expressions`` for this namespace (the same printed forms)."""
+        printer = self._printer({"fully_qualified_modules": False, "inline": True,
+                                 "allow_unknown_functions": True, "user_functions": {}})
+        return sp.lambdify(arguments, expressions, modules=self._modules, printer=printer,
+                           cse=True)
+
+    def _cached(self, key, build):
+        if key not in self._compiled:
+            self._compiled[key] = build()
+        return self._compiled[key]
+
+    # -- activations -----------------------------------------------------------------
+    def _elementwise(self, act, which):
+        a = act.variable
+        if which == "h":
+            expression, arguments = act.function(a), (a,)
+        else:
+            expression = value_form(act.derivative if which == "dh" else act.second_derivative,
+                                    act.function)
+            arguments = (a, sp.Symbol("z", real=True))
+        if expression.is_number:
+            value = float(expression)
+            return lambda *arrays: self.xp.full(arrays[0].shape, value)
+        function = self.lambdify(arguments, expression)
+        return lambda *arrays: function(*arrays[:len(arguments)])
+
+    def _activation(self, act, which):
+        return self._cached((activation_key(act), which), lambda: self._elementwise(act, which))
+
+    def activate(self, net):
+        def activate(layer, A):
+            act = net.activations[layer - 1]
+            if act.elementwise:
+                return self._activation(act, "h")(A)
+            return self._kernels["stable_softmax"](A)
+        return activate
+
+    @property
+    def _kernels(self):
+        return self._modules[0]
+
+    def slope(self, act, A, Z):
+        return self._activation(act, "dh")(A, Z)
+
+    def curvature(self, act, A, Z):
+        return self._activation(act, "d2h")(A, Z)
+
+    # -- the loss's kernels (symnet.graph.loss_kernels), their columns printed again ----------
+    def _loss_columns(self, kernel, A, Y, T, dh=None, d2h=None):
+        """What ``_Kernel.__call__`` computes, in this namespace: a list of arrays."""
+        xp, uses = self.xp, kernel.uses
+        function = self._cached(("loss", id(kernel)),
+                                lambda: (kernel, self.lambdify(kernel.arguments, kernel.columns)))[1]
+        L = -self._kernels["neg_log_softmax"](A) if uses["l"] else A
+        D = (self.slope(kernel.act, A, Y) if dh is None else dh) if uses["d"] else A
+        E = (self.curvature(kernel.act, A, Y) if d2h is None else d2h) if uses["e"] else A
+        width = kernel.width
+        split = (lambda X: [X]) if width == 1 else (lambda X: [X[..., k] for k in range(width)])
+        shape = A.shape if width == 1 else A.shape[:-1]
+        results = function(*split(A), *split(Y), *split(T), *split(L), *split(D), *split(E))
+        return [xp.broadcast_to(xp.asarray(r, dtype=xp.float64), shape) for r in results]
+
+    def _vector(self, kernel, columns):
+        return columns[0] if kernel.width == 1 else self.xp.stack(columns, axis=-1)
+
+    def _matrix(self, kernel, A, Y, T, dh=None, d2h=None, R=None):
+        """What ``_MatrixKernel.__call__`` computes: M (N, K, K), or M applied to R (N, P, K)."""
+        xp, shape, K = self.xp, A.shape, A.shape[-1]
+        if kernel.constants is not None:
+            block = (kernel.constants[0] * xp.eye(K) if kernel.width == 1
+                     else xp.asarray(np.asarray(kernel.constants)[kernel.place]))
+            return xp.broadcast_to(block, shape + (K,)) if R is None else R @ block.T
+        columns = self._loss_columns(kernel, A, Y, T, dh, d2h)
+        if kernel.width == 1:  # diagonal
+            return columns[0][..., None, :] * R if R is not None else \
+                columns[0][..., :, None] * xp.eye(K)
+        matrix = xp.stack(columns, axis=-1)[..., kernel.place]
+        return matrix if R is None else R @ xp.swapaxes(matrix, -1, -2)
+
+    def loss_delta(self, loss, A, Y, T, dh):
+        kernel = loss._kernels.delta
+        return self._vector(kernel, self._loss_columns(kernel, A, Y, T, dh))
+
+    def loss_r_delta(self, loss, A, Y, T, dh, d2h, RA):
+        return self._matrix(loss._kernels.slope, A, Y, T, dh, d2h, RA)
+
+    def loss_weights(self, loss, Y, T, A):
+        return self._matrix(loss._kernels.weights, A, Y, T)
+
+    # -- softmax's derivative blocks (symnet.graph.output_kernels) -------------------------
+    def _softmax_block(self, Y, order):
+        K = Y.shape[-1]
+
+        def build():
+            outputs, entries, shape = block_entries(K, order)
+            return self.lambdify([outputs], entries), shape
+        function, shape = self._cached(("softmax", K, order), build)
+        columns = [self.xp.broadcast_to(self.xp.asarray(v, dtype=self.xp.float64), Y.shape[:-1])
+                   for v in function([Y[..., k] for k in range(K)])]
+        return self.xp.reshape(self.xp.stack(columns, axis=-1), Y.shape[:-1] + shape)
+
+    def softmax_jacobian(self, Y):
+        return self._softmax_block(Y, 1)
+
+    def softmax_curvature(self, Y):
+        return self._softmax_block(Y, 2)
+
+
+@lru_cache(maxsize=None)
+def _array_ops(name):
+    return ArrayOps(name)
+
+
+def ops_for(X):
+    """The per-layer pieces for the library of X: ``NUMPY`` for NumPy arrays (and anything else)."""
+    if isinstance(X, np.ndarray):
+        return NUMPY
+    return _array_ops("jax") if library_of(X) == "jax" else NUMPY
+
+
+# -- evaluating a derivation on JAX arrays ---------------------------------------------------
+def _refuse_unsupported(derivation, library):
+    from ..graph.layered import LayeredNetwork
+    if isinstance(derivation.net, LayeredNetwork) or derivation.kind not in JAX_KINDS:
+        what = (type(derivation.net).__name__ if isinstance(derivation.net, LayeredNetwork)
+                else f"the {derivation.kind_info.description}")
+        raise SymnetError(
+            f"{what} is evaluated on NumPy only; {library} runs the MLP's "
+            f"{', '.join(sorted(JAX_KINDS))}. Pass NumPy arrays (numpy.asarray(X)).")
+
+
+def _jax_array(jnp, name, value, shape_text):
+    """``value`` as a float64 JAX array: JAX float64 kept, NumPy/lists validated, float32 refused."""
+    if library_of(value) != "jax":
+        from .._validate import _as_float_array
+        return jnp.asarray(_as_float_array(value, name))
+    dtype = np.dtype(value.dtype)
+    if dtype == np.float64:
+        return value
+    if np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating):
+        raise SymnetError(
+            f"{name} is a JAX array of {dtype}; symnet evaluates in float64 and does not "
+            f"convert lower precision silently (its lost digits cannot be restored). Create "
+            f"{name} as float64 (jax.config.update('jax_enable_x64', True) at the start of the "
+            f"program, then jnp.asarray(..., dtype=jnp.float64)), or convert explicitly with "
+            f"{name}.astype(jnp.float64) if {dtype} inputs are what you mean")
+    if dtype == bool or not np.issubdtype(dtype, np.integer):
+        raise SymnetError(f"{name} must be a JAX array of numbers {shape_text}; got {dtype}")
+    return value.astype(jnp.float64)  # integers: exact in float64 below 2^53
+
+
+def _jax_inputs(jnp, derivation, X, w, T):
+    net = derivation.net
+    D, K, W = net.sizes[0], net.sizes[-1], net.n_params
+    X = _jax_array(jnp, "X", X, f"of shape (N, {D})")
+    single = X.ndim == 1 and X.shape == (D,)
+    X = X[None, :] if single else X
+    if X.ndim != 2 or X.shape[1] != D or X.shape[0] == 0:
+        raise SymnetError(f"X must have shape (N, {D}) (or ({D},) for one sample); got {X.shape}")
+    w = _jax_array(jnp, "w", w, f"of shape ({W},)")
+    if w.shape != (W,):
+        raise SymnetError(f"w must have shape ({W},) (W = {W} parameters in net.params order); "
+                          f"got {w.shape}")
+    arrays = [X, w]
+    if derivation.needs_targets:
+        if T is None:
+            raise SymnetError("this derivation needs targets T of shape (N, K)")
+        T = _jax_array(jnp, "T", T, f"of shape (N, {K})")
+        T = T[None, :] if single and T.shape == (K,) else T
+        if T.shape != (X.shape[0], K):
+            raise SymnetError(f"T must have shape ({X.shape[0]}, {K}) to match X; got {T.shape}")
+        arrays.append(T)
+    return X, w, T, single
+
+
+def _checked(evaluator):
+    """``evaluator`` with the finiteness of its inputs and of its result, in one compiled call."""
+    import jax.numpy as jnp
+
+    def run(*arrays):
+        result = evaluator(*arrays)
+        finite = [jnp.all(jnp.isfinite(a)) for a in arrays if a is not None]
+        return result, jnp.stack(finite + [jnp.all(jnp.isfinite(result))])
+    return run
+
+
+def evaluate_jax(derivation, X, w, T=None, V=None):
+    """``derivation.evaluate`` on JAX: one jit-compiled function per derivation, a JAX array back.
+
+    V is the direction (W,) or directions (W, P) of a Hessian-vector product, else None.
+    """
+    import jax
+    import jax.numpy as jnp
+    _refuse_unsupported(derivation, "JAX")
+    if not jax.config.read("jax_enable_x64"):
+        raise SymnetError(
+            "symnet evaluates in float64, and JAX is in its default float32 mode: call "
+            "jax.config.update('jax_enable_x64', True) at the start of the program, before "
+            "any JAX array is made (symnet does not change JAX's settings for you), or pass "
+            "NumPy arrays")
+    X, w, T, single = _jax_inputs(jnp, derivation, X, w, T)
+    compiled = derivation.__dict__.get("_jax_function")
+    if compiled is None:  # jax.jit caches one compilation per input shape
+        compiled = derivation.__dict__["_jax_function"] = jax.jit(_checked(derivation._evaluator))
+    arguments = (X, w, T) if V is None else (X, w, T, _jax_array(jnp, "v", V, "(W,) or (W, P)"))
+    result, finite = compiled(*arguments)
+    finite = np.asarray(finite)  # waits for the result: one transfer of a few booleans
+    names = [name for name, array in zip("XwTv", arguments + (None,)) if array is not None]
+    for name, ok in zip(names, finite[:-1]):
+        if not ok:
+            raise SymnetError(f"{name} must be finite; it has inf or nan entries")
+    if not finite[-1]:
+        check_finite_result(derivation.kind_info.description, np.asarray(result))
+    return result[0] if single and not derivation.summed else result

@@ -1,0 +1,54 @@
+"""The array-API kernels (printed for JAX) and NumPy's kernels are one formula each.
+
+``symnet.compiled.array_kernels`` restates the stable kernels of ``symnet.graph.numerics``
+in the array API's functions; both must give the same numbers (to a few ulps) everywhere,
+including the extremes where a naive form loses its digits, and both must match mpmath.
+"""
+import mpmath
+import numpy as np
+import pytest
+
+from symnet.compiled.array_kernels import namespace_kernels
+from symnet.graph import numerics
+
+ARRAY = namespace_kernels(np)
+POINTS = np.concatenate([np.linspace(-40, 40, 801), [0.0, 1e-300, -1e-8, 19.5, 354.0, 360.0,
+                                                      400.0, 709.0, 711.0, -1e3, 1e3]])
+
+
+def _relative(got, want):
+    scale = np.maximum(np.abs(want), np.finfo(float).tiny)
+    return np.max(np.abs(got - want) / scale)
+
+
+@pytest.mark.parametrize("name", ["stable_sigmoid", "sech_squared"])
+def test_one_argument_kernels_agree_with_numpy_and_mpmath(name):
+    a = POINTS
+    got_array, got_numpy = ARRAY[name](a), getattr(numerics, name)(a)
+    mpmath.mp.dps = 50
+    exact = {"stable_sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+             "sech_squared": lambda x: mpmath.sech(x) ** 2}[name]
+    want = np.array([float(exact(mpmath.mpf(float(x)))) for x in a])
+    normal = want > np.finfo(float).tiny  # subnormal results have fewer digits by nature
+    # a few ulps; exp(-logaddexp(0, -a)) loses up to 3.4e-15 near a = -33 (see its docstring)
+    bound = 4e-15 if name == "stable_sigmoid" else 1e-15
+    assert _relative(got_array[normal], want[normal]) < bound
+    assert _relative(got_numpy[normal], want[normal]) < bound
+    if name == "stable_sigmoid":  # the very same formula on both: the same numbers
+        assert np.array_equal(got_array, got_numpy)
+    assert np.all(np.abs(got_array[~normal] - want[~normal]) <= 1e-320)
+
+
+@pytest.mark.parametrize("name", ["sigmoid_residual", "tanh_residual"])
+def test_residual_kernels_agree_with_numpy(name):
+    a = POINTS[:, None]
+    t = np.array([[0.0, 0.25, 1.0]]) if name == "sigmoid_residual" else np.array([[-1.0, 0.3, 1.0]])
+    got_array, got_numpy = ARRAY[name](a, t), getattr(numerics, name)(a, t)
+    assert np.allclose(got_array, got_numpy, rtol=4e-15, atol=1e-300)
+
+
+def test_softmax_kernels_agree_with_numpy():
+    a = np.array([[1e3, 0.0, -1e3], [0.5, 0.25, -0.75], [-40.0, -40.0, 2.0]])
+    assert np.allclose(ARRAY["stable_softmax"](a), numerics.stable_softmax(a), rtol=4e-16, atol=0)
+    assert np.allclose(ARRAY["neg_log_softmax"](a), numerics.neg_log_softmax(a), rtol=4e-15,
+                       atol=0)
