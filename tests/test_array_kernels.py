@@ -30,8 +30,8 @@ def test_one_argument_kernels_agree_with_numpy_and_mpmath(name):
              "sech_squared": lambda x: mpmath.sech(x) ** 2}[name]
     want = np.array([float(exact(mpmath.mpf(float(x)))) for x in a])
     normal = want > np.finfo(float).tiny  # subnormal results have fewer digits by nature
-    # a few ulps; exp(-logaddexp(0, -a)) loses up to 3.4e-15 near a = -33 (see its docstring)
-    bound = 4e-15 if name == "stable_sigmoid" else 1e-15
+    # a few ulps (sigma as e / (1 + e): the old exp(-logaddexp(0, -a)) lost 3.4e-15 at a = -33)
+    bound = 1e-15
     assert _relative(got_array[normal], want[normal]) < bound
     assert _relative(got_numpy[normal], want[normal]) < bound
     if name == "stable_sigmoid":  # the very same formula on both: the same numbers

@@ -215,8 +215,8 @@ def test_source_shows_the_functions_and_kernels_it_runs():
     assert "def gradient_values(net, loss, X, w, T):" in gradient
     assert "def forward_layers(self, X, w, activate=None):" in gradient
     assert "def _hessian_vector_chunk" not in gradient          # not on the gradient's path
-    # sigma'(a) = sigma(a) sigma(-a) with z = sigma(a), printed in its stable form
-    assert "# h_1'(a, z) = z*exp(-logaddexp(0, -(-a)))" in gradient
+    # sigma'(a) = sigma(a) sigma(-a) with z = sigma(a), sigma(-a) printed as its stable kernel
+    assert "# h_1'(a, z) = z*stable_sigmoid(-a)" in gradient
     hvp = symnet.hessian_vector_product(net, "sse").source(backend="jax")
     assert "def _hessian_vector_chunk(net, loss, X, w, T, V):" in hvp and "h_1''(a, z)" in hvp
     with pytest.raises(symnet.SymnetError, match="backend must be one of"):

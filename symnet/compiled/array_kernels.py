@@ -10,7 +10,7 @@ formula keeps the form that keeps its digits:
 
 | kernel                  | formula                                                     |
 |-------------------------|-------------------------------------------------------------|
-| stable_sigmoid(a)       | exp(-logaddexp(0, -a))                                      |
+| stable_sigmoid(a)       | (1 if a >= 0 else e) / (1 + e) with e = exp(-abs(a))        |
 | sech_squared(a)         | (1 / cosh(min(abs(a), 710)))^2                              |
 | sigmoid_residual(a, t)  | (1 - t) sigma(a) - t sigma(-a)                              |
 | tanh_residual(a, t)     | tanh(a) - t near 0, (1 - t) sigma(2a) - (1 + t) sigma(-2a)  |
@@ -42,7 +42,8 @@ def namespace_kernels(xp):
     """
 
     def stable_sigmoid(a):  # as symnet.graph.numerics.stable_sigmoid
-        return xp.exp(-xp.logaddexp(0.0, -a))
+        e = xp.exp(-xp.abs(a))  # in (0, 1]
+        return xp.where(a >= 0, 1.0, e) / (1.0 + e)
 
     def sech_squared(a):  # as symnet.graph.numerics.sech_squared: (1 / cosh)^2, |a| clipped
         s = 1.0 / xp.cosh(xp.minimum(xp.abs(a), 710.0))

@@ -7,8 +7,8 @@ array library is only where its per-layer pieces come from. ``ops_for(X)`` gives
 * ``ArrayOps("jax")``: the SAME SymPy expressions (h(a), h'(a) and h''(a) in (a, z), the
   loss's delta, Lambda and d delta/da columns, softmax's derivative blocks) printed for
   ``jax.numpy`` by SymPy's JAX printer, with symnet's functions printed by their own NumPy
-  rules (``sigmoid`` as exp(-logaddexp(0, -a)), ...) and the named kernels bound to their
-  array-API versions (``symnet.compiled.array_kernels``).
+  rules (``sigmoid`` as the kernel e / (1 + e) with e = exp(-|a|), ...) and the named
+  kernels bound to their array-API versions (``symnet.compiled.array_kernels``).
 
 ``evaluate_jax`` runs a derivation on JAX arrays: the whole evaluation is one
 ``jax.jit``-compiled function per derivation (JAX recompiles it per input shape) that
@@ -49,6 +49,9 @@ __all__ = ["library_of", "foreign_library", "ops_for", "NUMPY", "ArrayOps", "eva
 # residual term have NumPy-only steps of their own): these run on JAX.
 JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian",
                        "gauss_newton", "hessian_vector_product"})
+# A Network's or RNN's kinds that run its matrix form (symnet.compiled.layered_form) alone;
+# its curvature kinds evaluate the named form compiled to NumPy (compile_straight_line).
+LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton"})
 
 
 def library_of(value):
@@ -86,7 +89,10 @@ class _NumpyOps:
     def slope(self, act, A, Z):
         return act.derivative_numpy_az(A, Z)
 
-    def curvature(self, act, A, Z):
+    def curvature(self, act, A, Z, slope=None):
+        """h''(A); from the slope h'(A) already computed where h'' is written in it (tanh)."""
+        if slope is not None and act.second_derivative_numpy_azs is not None:
+            return act.second_derivative_numpy_azs(A, Z, slope)
         return act.second_derivative_numpy_az(A, Z)
 
     def loss_delta(self, loss, A, Y, T, dh):
@@ -182,7 +188,9 @@ class ArrayOps:
     def slope(self, act, A, Z):
         return self._activation(act, "dh")(A, Z)
 
-    def curvature(self, act, A, Z):
+    def curvature(self, act, A, Z, slope=None):
+        # the slope is not passed on: inside one jax.jit, XLA computes a repeated
+        # subexpression such as sech^2(a) once
         return self._activation(act, "d2h")(A, Z)
 
     # -- the loss's kernels (symnet.graph.loss_kernels), their columns printed again ----------
@@ -260,13 +268,41 @@ def ops_for(X):
 
 # -- evaluating a derivation on JAX arrays ---------------------------------------------------
 def _refuse_unsupported(derivation, library):
+    """SymnetError, before anything is traced, unless ``derivation`` runs a matrix form alone.
+
+    Which kinds those are depends on the network (``JAX_KINDS`` for an MLP,
+    ``LAYERED_JAX_KINDS`` for a Network or RNN); ``method="direct"`` input Jacobians
+    evaluate their substituted entries on NumPy whatever the network.
+    """
     from ..graph.layered import LayeredNetwork
-    if isinstance(derivation.net, LayeredNetwork) or derivation.kind not in JAX_KINDS:
-        what = (type(derivation.net).__name__ if isinstance(derivation.net, LayeredNetwork)
-                else f"the {derivation.kind_info.description}")
-        raise SymnetError(
-            f"{what} is evaluated on NumPy only; {library} runs the MLP's "
-            f"{', '.join(sorted(JAX_KINDS))}. Pass NumPy arrays (numpy.asarray(X)).")
+    layered = isinstance(derivation.net, LayeredNetwork)
+    kinds = LAYERED_JAX_KINDS if layered else JAX_KINDS
+    if derivation.kind in kinds and derivation.method != "direct":
+        return
+    direct = ", method='direct'" if derivation.method == "direct" else ""
+    raise SymnetError(
+        f"{derivation.kind_info.description} (kind {derivation.kind!r}{direct}) of "
+        f"{'a' if layered else 'an'} {type(derivation.net).__name__} is evaluated on NumPy "
+        f"only; {library} runs, for an "
+        f"MLP: {', '.join(sorted(JAX_KINDS))}; for a Network or RNN: "
+        f"{', '.join(sorted(LAYERED_JAX_KINDS))} (an input Jacobian with method='backprop', "
+        "the default). Pass NumPy arrays (numpy.asarray(X)).")
+
+
+def refuse_jax_arrays(derivation, *arrays):
+    """For a route that evaluates on NumPy by itself (a named form compiled to NumPy): JAX
+    arrays among ``arrays`` are refused as ``evaluate_jax`` refuses what it does not run.
+
+    Such a route would otherwise convert them with ``numpy.asarray``: a NumPy array back
+    for JAX input, and float32 taken without the user asking.
+
+    >>> import symnet
+    >>> grad = symnet.gradient(symnet.MLP([1, 1]), "sse")
+    >>> refuse_jax_arrays(grad, np.ones((1, 1)), None) is None     # NumPy: nothing to refuse
+    True
+    """
+    if any(library_of(array) == "jax" for array in arrays):
+        _refuse_unsupported(derivation, "JAX")
 
 
 def _jax_array(jnp, name, value, shape_text):

@@ -58,7 +58,7 @@ def layer_derivatives(net, A, Z, second=False):
             seconds.append(None)
             continue
         first.append(ops.slope(act, A[l], Z[l]))
-        seconds.append(ops.curvature(act, A[l], Z[l]) if second else None)
+        seconds.append(ops.curvature(act, A[l], Z[l], first[-1]) if second else None)
     return first, seconds
 
 
@@ -281,16 +281,84 @@ def hessian_vector_values(net, loss, X, w, T, V):
     return total
 
 
+def _augmented_order(net):
+    """Where each parameter stands when every layer's columns are (unit j, input i or bias).
+
+    Layer l's parameters read as an n_l x (n_{l-1} + 1) array: row j is w_j1..w_jn and
+    then b_j (the bias is the weight of a constant input 1). ``net.params`` lists the
+    weights row-major and then the biases; the result p gives for each augmented
+    position the parameter's index in ``net.params``.
+
+    >>> import symnet
+    >>> _augmented_order(symnet.MLP([2, 1, 1])).tolist()   # w11 w12 b1 | w11 b1 of layer 2
+    [0, 1, 2, 3, 4]
+    >>> _augmented_order(symnet.MLP([1, 2, 1])).tolist()   # layer 1: w11 b1 w21 b2
+    [0, 2, 1, 3, 4, 5, 6]
+    """
+    order = []
+    for l in range(1, net.n_layers + 1):
+        w_cols, b_cols = net.layer_slices(l)
+        weights = np.arange(w_cols.start, w_cols.stop).reshape(net.sizes[l], net.sizes[l - 1])
+        biases = np.arange(b_cols.start, b_cols.stop)[:, None]
+        order.append(np.hstack([weights, biases]).ravel())
+    return np.concatenate(order)
+
+
+def _gauss_newton_chunk(net, loss, X, w, T):
+    """sum_n B_n^T Lambda_n B_n on one chunk, by the Kronecker structure of B (exact).
+
+    With z~ = (z^(l-1), 1) and G_l = d out/da^(l) (K x n_l), the columns of B_n for
+    layer l are dB_k/dw_ji = G_l[k, j] z~_i: an outer product. So the block of layers
+    (l, m) is
+
+        sum_n (G_l^T Lambda_n G_m)[j, j'] z~_i z~'_i' = P^T Q,
+
+    one matrix product over the samples of P_n = G_l^T Lambda_n G_m (n_l x n_m) and
+    Q_n = z~ z~'^T: 2 N W_l W_m operations, where forming B and B^T Lambda B takes
+    2 N K W_l W_m (K times as many).
+    """
+    xp = ops_for(X).xp
+    L = net.n_layers
+    A, Z = forward_pass(net, X, w)
+    dh, _ = layer_derivatives(net, A, Z)
+    G = sensitivities(net, A, Z, dh, w, loss.jacobian_of)         # G[l] (n, K, n_l)
+    weights = ops_for(X).loss_weights(loss, Z[-1], T, A[-1])      # Lambda (n, K, K)
+    n = X.shape[0]
+    inputs = [None] + [xp.concatenate([Z[l - 1], xp.ones((n, 1))], axis=1)
+                       for l in range(1, L + 1)]                   # z~ feeding layer l
+    blocks = {}
+    for l in range(1, L + 1):
+        left = xp.swapaxes(G[l], 1, 2) @ weights                  # G_l^T Lambda (n, n_l, K)
+        for m in range(l, L + 1):  # the blocks below the diagonal are these transposed
+            P = (left @ G[m]).reshape(n, -1)                        # (n, n_l n_m)
+            Q = (inputs[l][:, :, None] * inputs[m][:, None, :]).reshape(n, -1)
+            block = (P.T @ Q).reshape(net.sizes[l], net.sizes[m], net.sizes[l - 1] + 1,
+                                      net.sizes[m - 1] + 1)
+            block = xp.reshape(xp.transpose(block, (0, 2, 1, 3)),
+                               (net.sizes[l] * (net.sizes[l - 1] + 1), -1))
+            blocks[l, m] = (block + block.T) / 2 if m == l else block
+    return xp.concatenate([xp.concatenate([blocks[l, m] if l <= m else blocks[m, l].T
+                                           for m in range(1, L + 1)], axis=1)
+                           for l in range(1, L + 1)], axis=0)       # in augmented order
+
+
 def gauss_newton_values(net, loss, X, w, T):
-    """sum_n B_n^T Lambda_n B_n (W, W); B = dy/dw for sse, da^(L)/dw for cross-entropy."""
+    """sum_n B_n^T Lambda_n B_n (W, W); B = dy/dw for sse, da^(L)/dw for cross-entropy.
+
+    Computed block by block from the Kronecker structure of B (``_gauss_newton_chunk``),
+    in chunks of samples, then put in ``net.params`` order.
+    """
     ops = ops_for(X)
-    total = ops.xp.zeros((net.n_params, net.n_params))
-    for part in _chunks(net, X.shape[0], net.sizes[-1] * net.n_params // max(net.sizes),
-                        ops.max_chunks):
-        B = param_jacobian_values(net, X[part], w, of=loss.jacobian_of)
-        A, Z = forward_pass(net, X[part], w)
-        weights = ops.loss_weights(loss, Z[-1], T[part], A[-1])
-        total += ops.xp.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
+    W = net.n_params
+    total = ops.xp.zeros((W, W))
+    pairs = [(a, b) for a in net.sizes[1:] for b in net.sizes[1:]]
+    inputs = [n + 1 for n in net.sizes[:-1]]
+    width = max(a * b for a, b in pairs) + max(a * b for a in inputs for b in inputs) \
+        + net.sizes[-1] * sum(net.sizes[1:])
+    for part in _chunks(net, X.shape[0], max(1, width // max(net.sizes)), ops.max_chunks):
+        total += _gauss_newton_chunk(net, loss, X[part], w, T[part])
+    order = np.argsort(_augmented_order(net))      # params order -> augmented position
+    total = total[order][:, order]
     if loss.weight_decay:  # lam/2 ||w||^2 is quadratic: its Gauss-Newton term is lam I
-        total += loss.weight_decay * ops.xp.eye(net.n_params)
+        total += loss.weight_decay * ops.xp.eye(W)
     return total

@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 
 from .._size import check_entries, check_hessian
+from ..compiled import layered_form
 from .._validate import check_finite_result
 from ..errors import SymnetError
 from ..graph.loss_kernels import output_derivative
@@ -86,8 +87,10 @@ def gauss_newton(net, loss, *, weight_decay=None):
             entries[p, q] = entries[q, p] = sp.Add(*[B[k][p] * weights[k, m] * B[m][q]
                                                      for k, m in pairs])
     named = sp.ImmutableMatrix(W, W, lambda p, q: entries[p, q])
-    return layered._entry_route("gauss_newton", net, named, definitions, loss=loss,
-                                method="gauss_newton", **_labels(net))
+    # evaluated in matrix form: B by the one backward pass over the terms, then sum B^T Lambda B
+    return layered._matrix_route("gauss_newton", net, named, definitions,
+                                 layered_form.gauss_newton_values, loss=loss,
+                                 method="gauss_newton", **_labels(net))
 
 
 # -- the residual term -------------------------------------------------------------------------

@@ -18,7 +18,8 @@ Jacobians dy_k/da_j too; the exact Hessian differentiates the gradient's named f
 along each parameter (forward mode over the same definitions, named d(...)/dw_q).
 ``evaluate`` of the gradient and both Jacobians runs the compiled matrix form
 (``symnet.compiled.layered_form``: a convolution as a correlation, its backprop as the
-transposed correlation, an RNN as a loop over time steps); ``evaluate_entries``, and
+transposed correlation, an RNN as a loop over time steps), on NumPy or, traced under
+``jax.jit``, on JAX arrays (``symnet.compiled.backends``); ``evaluate_entries``, and
 ``evaluate`` of the others, run the named form compiled to NumPy, one vectorised step per
 named quantity over all samples: one straight-line NumPy function whose lines are the
 definitions in order, each in the stable form of ``symnet.graph.rewriting``
@@ -32,11 +33,11 @@ import sympy as sp
 
 from .._size import check_direct_route, check_entries, check_hessian
 from ..compiled import layered_form
+from ..compiled.backends import refuse_jax_arrays
 from ..errors import SymnetError
 from ..graph.layered import LayeredNetwork
 from ..graph.loss_kernels import derivative_in_value, output_derivative
-from ..graph.loss_rules import output_symbols
-from ..graph.losses import get_loss
+from ..graph.losses import get_loss, network_names
 from ..graph.rewriting import MODULES, stable_form, unit_forms
 from .derivation import Derivation
 
@@ -74,6 +75,13 @@ class LayeredDerivation(Derivation):
     @cached_property
     def _entry_functions(self):
         return compile_straight_line(self.net, self.definitions, self.entries)
+
+    def _arrays(self, X, w, T):
+        # Every route reaching here runs on NumPy (the named form; H v's evaluate comes
+        # straight here): JAX arrays are refused by kind, as evaluate refuses them, not
+        # converted (a NumPy array back, float32 taken without asking).
+        refuse_jax_arrays(self, X, w, T)
+        return super()._arrays(X, w, T)
 
     def latex(self, form="entries", expanded=False, **options):
         r"""The derivation in LaTeX (``symnet.render.layered_latex``): weight sharing as sums.
@@ -228,13 +236,12 @@ def _delta_symbol(a):
 
 
 def _loss_symbols(net, loss):
-    """The loss row's y_k, t_k, a_k^(L) -> this network's outputs, targets, output units."""
-    K, L = len(net.targets), net.n_layers
-    (y, t), (a, _) = output_symbols(K), output_symbols(K, layer=L)
-    mapping = dict(zip(y, net.layer_values(L)))
-    mapping.update(zip(t, net.targets))
-    mapping.update(zip(a, net.layer_pre_activations(L)))
-    return mapping
+    """The loss row's y_k, t_k, a_k^(L) -> this network's outputs, targets, output units.
+
+    The map is ``symnet.graph.losses.network_names``, written once there; it depends on
+    ``net`` alone (``loss`` is not read).
+    """
+    return network_names(net)
 
 
 def _size_check(what, net, n_rows):

@@ -39,17 +39,16 @@ symnet.formulas.parser.ParseError: '__import__' at position 0: names starting wi
 """
 
 import ast
-import re
-import weakref
 
 import sympy as sp
 
-from ..graph import symbols as sym
 from ._latex_input import latex_to_plain
 from ._layered_names import (UnboundIndex, activation_of, describe, find_symbol, is_layered,
                              superscript_stems)
 from ._lexer import (ARITY, KNOWN_FUNCTIONS, MAX_DEPTH, ParseError, fail, index_range, lex,
                      placeholder_source, sum_terms)
+from ._mlp_names import (build_symbol, describe_mlp, known_symbols, pre_activation_layer,
+                         suggestion, suggestion_for)
 
 __all__ = ["ParseError", "UnknownSymbolError", "parse_formula", "read_formula",
            "known_symbols", "suggestion", "suggestion_for", "KNOWN_FUNCTIONS", "MAX_LENGTH",
@@ -236,12 +235,11 @@ class _Builder:
                 "h'(...) takes a pre-activation of the network (a_1,2^(1), a_1^(t)); "
                 "otherwise write the derivative, e.g. tanh'(u)", token=token)
             return act.derivative_at(argument)
-        match = _PRE_ACTIVATION.match(getattr(argument, "name", ""))
-        if self.net is None or not match:
+        layer = pre_activation_layer(argument)
+        if self.net is None or layer is None:
             self.fail("h'(...) needs a network and a pre-activation argument a_j^(l); "
                       "otherwise write the derivative, e.g. tanh'(u) or 1 - tanh(u)^2",
                       token=token)
-        layer = int(match.group(1))
         if not 1 <= layer <= self.net.n_layers:
             self.fail(f"the layers of {self.net!r} are 1..{self.net.n_layers}", token=token)
         return self.net.activations[layer - 1].derivative_at(argument)
@@ -304,7 +302,7 @@ class _Builder:
             if int(value) < 1:
                 self.fail("indices and layers count from 1", token=token)
             numbers.append(int(value))
-        symbol = _BUILD[stem](*numbers)
+        symbol = build_symbol(stem, numbers)
         if self.net is not None and symbol not in known_symbols(self.net):
             meant = suggestion(self.net, stem, numbers)
             replacement = None if self.on_unknown is None else \
@@ -315,7 +313,7 @@ class _Builder:
             guess = (f" ({symbol} does not exist in a {shape} network: did you mean "
                      f"{meant}?)" if meant is not None else "")
             raise UnknownSymbolError(f"{symbol} is not a symbol of {self.net!r}{guess}. "
-                                     f"{_describe(self.net)}", self.text, token.position,
+                                     f"{describe_mlp(self.net)}", self.text, token.position,
                                      token.text, symbol, meant)
         return symbol
 
@@ -325,59 +323,6 @@ def _derivative_of(name):
     u = sp.Dummy("u", real=True)
     first = sp.diff(KNOWN_FUNCTIONS[name](u), u)
     return lambda argument: first.xreplace({u: argument})
-
-
-_PRE_ACTIVATION = re.compile(r"^a_\d+\^\((\d+)\)$", re.ASCII)
-_BUILD = {"x": sym.input_symbol, "t": sym.target, "y": sym.output,
-          "w": lambda j, i, l: sym.weight(l, j, i), "b": lambda j, l: sym.bias(l, j),
-          "a": lambda j, l: sym.pre_activation(l, j), "z": lambda j, l: sym.activation_value(l, j),
-          "delta": lambda j, l: sym.delta(l, j)}
-
-
-_KNOWN = weakref.WeakKeyDictionary()
-
-
-def known_symbols(net):
-    """Every symbol a formula about ``net`` may use (built once per network)."""
-    if net not in _KNOWN:
-        known = set(net.inputs) | set(net.targets) | set(net.params) | set(net.equations)
-        known |= {sym.delta(l, j) for l in range(1, net.n_layers + 1)
-                  for j in range(1, net.sizes[l] + 1)}
-        _KNOWN[net] = frozenset(known)
-    return _KNOWN[net]
-
-
-def suggestion(net, stem, numbers):
-    """The symbol probably meant for one the network lacks: the transposed weight, y for z^(L)."""
-    known = known_symbols(net)
-    if stem == "w":
-        j, i, layer = numbers
-        swapped = sym.weight(layer, i, j)
-        return swapped if swapped in known else None
-    if stem == "z" and numbers[1] == net.n_layers:
-        output = sym.output(numbers[0])
-        return output if output in known else None
-    return None
-
-
-def suggestion_for(net, symbol):
-    """``suggestion`` for a SymPy symbol named as symnet names them (``w_21^(2)``)."""
-    match = re.fullmatch(r"([a-z]+)_(\d+(?:,\d+)*)(?:\^\((\d+)\))?", symbol.name)
-    if not match or match.group(1) not in ("w", "z") or match.group(3) is None:
-        return None
-    stem, raw, layer = match.groups()
-    indices = raw.split(",") if "," in raw else (list(raw) if stem == "w" else [raw])
-    if len(indices) != (2 if stem == "w" else 1):
-        return None
-    return suggestion(net, stem, [int(i) for i in indices] + [int(layer)])
-
-
-def _describe(net):
-    L, sizes = net.n_layers, net.sizes
-    return (f"Its symbols: x_1..x_{sizes[0]}, t_1..t_{sizes[-1]}, y_1..y_{sizes[-1]}; "
-            + "; ".join(f"layer {l}: w_ji^({l}) (j = 1..{sizes[l]}, i = 1..{sizes[l - 1]}), "
-                        f"b_j^({l}), a_j^({l}), " + (f"z_j^({l}), " if l < L else "")
-                        + f"delta_j^({l})" for l in range(1, L + 1)))
 
 
 # -- the public function ------------------------------------------------------------

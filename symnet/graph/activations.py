@@ -49,6 +49,7 @@ __all__ = ["Activation", "activation", "register_activation", "known_activations
 
 _A = sp.Symbol("a", real=True)
 _Z = sp.Symbol("z", real=True)
+_S = sp.Symbol("s", real=True)   # the slope h'(a), where h'' is written in it
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Activation:
     parameters: dict = field(default_factory=dict)
     derivative_numpy_az: Callable = None
     second_derivative_numpy_az: Callable = None
+    second_derivative_numpy_azs: Callable = None   # of (a, z, s = h'(a)), or None
 
     @property
     def variable(self):
@@ -166,6 +168,29 @@ def _lambdified_az(expr, h):
     return (lambda a, z: fn(a, None)) if _A in in_z.free_symbols else (lambda a, z: fn(None, z))
 
 
+def _lambdified_azs(first, second, h):
+    """h''(a) as a NumPy function of (a, z, s) with s = h'(a), where h'' contains h'; else None.
+
+    The engine computes h'(a) before h''(a); where the stable form of h'' has the stable
+    form of h' as a factor (tanh'' = -2 z sech2(a), the slope sech2(a) itself), h'' is
+    written in the slope s already computed, not evaluated again (for tanh: one cosh,
+    not two). Derived from the two SymPy derivatives, so a registered activation gets
+    it too where it applies.
+
+    >>> fn = _lambdified_azs(activation("tanh").derivative, activation("tanh").second_derivative,
+    ...                      sp.tanh)
+    >>> float(fn(np.array(0.5), np.array(0.25), np.array(2.0)))    # -2 z s
+    -1.0
+    """
+    slope, curvature = value_form(first, h), value_form(second, h)
+    if slope.is_number or slope.is_Symbol:  # nothing to reuse: h' is a constant, a or z
+        return None
+    in_slope = curvature.xreplace({slope: _S})
+    if _S not in in_slope.free_symbols:
+        return None
+    return stable_lambdify((_A, _Z, _S), in_slope)
+
+
 def _from_sympy(name, h, latex, numpy_h, *, kinks=(), convention="", analytic=True,
                 parameters=None):
     """Build a table row from a SymPy function class (or builder) and its NumPy form."""
@@ -178,6 +203,7 @@ def _from_sympy(name, h, latex, numpy_h, *, kinks=(), convention="", analytic=Tr
         kink_convention=convention, analytic=analytic, parameters=parameters or {},
         derivative_numpy_az=_lambdified_az(first, h),
         second_derivative_numpy_az=_lambdified_az(second, h),
+        second_derivative_numpy_azs=_lambdified_azs(first, second, h),
     )
 
 
@@ -275,10 +301,10 @@ def activation(name, **parameters):
     Activation('leaky_relu', slope=1/10)
     >>> activation("tanh") is activation("tanh")     # rows are built once, then cached
     True
-    >>> activation("sigmod")
+    >>> activation("sigmod")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symnet.errors.SymnetError: unknown activation 'sigmod'; known: sigmoid, tanh, relu, leaky_relu, softplus, linear, softmax (or register your own with symnet.register_activation)
+    symnet.errors.SymnetError: unknown activation 'sigmod'; known: sigmoid, tanh, relu, leaky_relu, softplus, linear, softmax... (or register your own with symnet.register_activation)
     """
     if isinstance(name, Activation):
         if parameters:
@@ -407,6 +433,7 @@ def register_activation(name, expression, variable, *, latex=None):
         kink_convention="left derivative" if kinked else "", analytic=not kinked,
         derivative_numpy_az=_lambdified_az(first, function),
         second_derivative_numpy_az=_lambdified_az(second, function),
+        second_derivative_numpy_azs=_lambdified_azs(first, second, function),
     )
     # h'(a) is shown as function'(a), written from the registered expression.
     _CUSTOM[name.lower()] = entry

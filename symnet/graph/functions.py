@@ -78,12 +78,10 @@ class sigmoid(sp.Function):
             return True
 
     def _numpycode(self, printer):
-        # exp(-log(1 + exp(-a))): the stable form, so a user's own lambdify of a
-        # symnet expression neither overflows nor warns at a = -1000.
-        arg = printer._print(self.args[0])
-        return "{0}(-{1}(0, -({2})))".format(
-            printer._module_format(printer._module + ".exp"),
-            printer._module_format(printer._module + ".logaddexp"), arg)
+        # the stable kernel (e / (1 + e) with e = exp(-|a|)), so a user's own lambdify of
+        # a symnet expression neither overflows nor warns at a = -1000
+        return "{0}({1})".format(printer._module_format("symnet.graph.numerics.stable_sigmoid"),
+                                 printer._print(self.args[0]))
 
     _scipycode = _numpycode
     _pythoncode = _mpmathcode = _textbook_code(sp.exp)

@@ -294,18 +294,30 @@ class Loss:
 _NAMED = {}
 
 
-def _in_network_names(net, expression):
-    """A loss form in the rule's y_k, t_k, a_k^(L) rewritten in ``net``'s own names.
+def network_names(net):
+    """The loss rule's y_k, t_k, a_k^(L) -> ``net``'s own outputs, targets and output units.
 
-    An MLP's outputs are y_k, its targets t_k (unchanged); an RNN with outputs="all" has
-    y_k^(t), t_k^(t) (time-major), so that E_n substitutes into its equations.
+    An MLP's outputs are y_k, its targets t_k (unchanged, so left out of the map); an RNN
+    with outputs="all" has y_k^(t), t_k^(t) (time-major), so that E_n substitutes into its
+    equations. The one place this map is built (``symnet.derive`` uses it too).
+
+    >>> import symnet
+    >>> network_names(symnet.MLP([2, 1]))
+    {}
+    >>> network_names(symnet.RNN(1, 1, 1, steps=2, outputs="all"))   # L = 3 stages: h^(1), h^(2), y
+    {y_1: y_1^(1), y_2: y_1^(2), t_1: t_1^(1), t_2: t_1^(2), a_1^(3): a_1^(y,1), a_2^(3): a_1^(y,2)}
     """
     K, L = len(net.targets), net.n_layers
     (y, t), (a, _) = output_symbols(K), output_symbols(K, layer=L)
     names = dict(zip(y, net.layer_values(L)))
     names.update(zip(t, net.targets))
     names.update(zip(a, net.layer_pre_activations(L)))
-    names = {generic: own for generic, own in names.items() if generic != own}
+    return {generic: own for generic, own in names.items() if generic != own}
+
+
+def _in_network_names(net, expression):
+    """A loss form in the rule's y_k, t_k, a_k^(L) rewritten in ``net``'s own names."""
+    names = network_names(net)
     return expression.xreplace(names) if names else expression
 
 

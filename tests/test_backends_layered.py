@@ -1,0 +1,264 @@
+"""Network and RNN derivations on JAX arrays: the one layered matrix form, checked independently.
+
+``evaluate`` of a Network's or RNN's gradient, parameter Jacobian and input Jacobian on
+JAX arrays runs ``symnet.compiled.layered_form`` traced under ``jax.jit`` (the same code as
+on NumPy; a correlation's windows gathered instead of viewed). Every value is compared
+with the independent NumPy networks of tests/oracle.py (convolutions written as loops, the
+Elman RNN, differentiated by complex step to full precision and by central differences),
+and with symnet's NumPy evaluation at 1e-13 relative (the issue's bar: the same formulas
+in another array library differ only by rounding). What does not run on JAX is refused
+before anything is traced, naming the kind and the network.
+"""
+import numpy as np
+import pytest
+
+import oracle
+import symnet
+from symnet.compiled import layered_form
+from symnet.compiled.backends import ops_for
+from symnet.layers import Conv1D, Conv2D, Dense, Flatten, Residual
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+
+@pytest.fixture(autouse=True)
+def float64_jax():
+    """JAX in float64 for these tests (symnet never sets it), restored afterwards."""
+    before = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
+
+
+def _relative(got, want):
+    return np.max(np.abs(np.asarray(got) - want)) / max(np.max(np.abs(want)), 1e-300)
+
+
+# Each case: the symnet network for an output activation, and the oracle's forward written
+# out independently (its spec list, or the oracle's RNN), so that nothing is read off symnet.
+def _conv1d_strided_same(out):
+    layers = [Conv1D(3, 3, "tanh", stride=2, padding="same"), Flatten(), Dense(2, out)]
+    spec = [("conv1d", 3, 3, "tanh", 2, "same"), ("flatten",), ("dense", 2, out)]
+    return symnet.Network((2, 7), layers), lambda X, w: oracle.layered_forward((2, 7), spec, X, w)
+
+
+def _conv1d_relu(out):
+    # stride 3 > kernel 2: input positions 2 and 5 are read by no tap (their adjoint is 0)
+    layers = [Conv1D(2, 2, "relu", stride=3), Flatten(), Dense(2, out)]
+    spec = [("conv1d", 2, 2, "relu", 3), ("flatten",), ("dense", 2, out)]
+    return symnet.Network((1, 8), layers), lambda X, w: oracle.layered_forward((1, 8), spec, X, w)
+
+
+def _residual(out):
+    layers = [Conv1D(2, 3, "tanh"), Residual([Conv1D(2, 2, "sigmoid", padding="same"),
+                                              Conv1D(2, 3, "tanh", padding="same")]),
+              Flatten(), Residual([Dense(4, "tanh"), Dense(8, "linear")]), Dense(2, out)]
+    spec = [("conv1d", 2, 3, "tanh"), ("residual", [("conv1d", 2, 2, "sigmoid", 1, "same"),
+                                                    ("conv1d", 2, 3, "tanh", 1, "same")]),
+            ("flatten",), ("residual", [("dense", 4, "tanh"), ("dense", 8, "linear")]),
+            ("dense", 2, out)]
+    return symnet.Network((1, 6), layers), lambda X, w: oracle.layered_forward((1, 6), spec, X, w)
+
+
+def _conv2d(out):
+    layers = [Conv2D(2, (2, 3), "sigmoid"), Flatten(), Dense(2, out)]
+    spec = [("conv2d", 2, (2, 3), "sigmoid"), ("flatten",), ("dense", 2, out)]
+    return (symnet.Network((2, 3, 4), layers),
+            lambda X, w: oracle.layered_forward((2, 3, 4), spec, X, w))
+
+
+def _rnn(outputs, hidden):
+    def build(out):
+        net = symnet.RNN(2, 3, 2, steps=4, hidden=hidden, output=out, outputs=outputs)
+        return net, lambda X, w: oracle.rnn_forward(2, 3, 2, X, w, hidden, out, outputs)
+    return build
+
+
+CASES = {"conv1d_stride2_same": _conv1d_strided_same, "conv1d_relu_stride3": _conv1d_relu,
+         "residual": _residual, "conv2d": _conv2d, "rnn_last": _rnn("last", "tanh"),
+         "rnn_all": _rnn("all", "sigmoid")}
+LOSSES = [("linear", "sse"), ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy")]
+PAIRS = [(case, out, loss) for case in CASES for out, loss in LOSSES
+         if not (case == "rnn_all" and out == "softmax")]   # refused by RNN (outputs='last')
+OUTPUTS = sorted({(case, out) for case, out, _ in PAIRS})
+
+
+def _problem(case, out, seed=0, n=5):
+    net, f = CASES[case](out)
+    rng = np.random.default_rng(seed)
+    X, w = rng.normal(size=(n, net.sizes[0])), net.init_params(seed=seed + 1)
+    K = net.sizes[-1]
+    if out == "softmax":
+        T = rng.dirichlet(np.ones(K), size=n)
+    elif out == "sigmoid":
+        T = rng.uniform(size=(n, K))
+    else:
+        T = rng.normal(size=(n, K))
+    if case == "conv1d_relu_stride3":
+        # the fixed data keep every ReLU unit away from its kink, where the central
+        # differences would straddle it: asserted, so a change of data cannot pass silently
+        first = oracle.layered_preactivations((1, 8), [("conv1d", 2, 2, "relu", 3)], X,
+                                              w[:2 * 2 + 2])
+        assert np.abs(first[0]).min() >= 1e-3
+    return net, f, X, w, T
+
+
+def _on_jax(derivation, *arrays):
+    got = derivation.evaluate(*[jnp.asarray(a) for a in arrays])
+    assert isinstance(got, jax.Array) and got.dtype == jnp.float64
+    return got
+
+
+@pytest.mark.parametrize("case, out, loss", PAIRS)
+def test_gradient_on_jax_equals_oracle_and_numpy(case, out, loss):
+    net, f, X, w, T = _problem(case, out)
+    grad = symnet.gradient(net, loss)
+    got = _on_jax(grad, X, w, T)
+    assert _relative(got, oracle.model_grad(f, X, w, T, loss, out)) <= 1e-12       # complex step
+    assert _relative(got, oracle.model_grad_fd(f, X, w, T, loss, out)) <= 1e-7     # differences
+    assert _relative(got, grad.evaluate(X, w, T)) <= 1e-13
+
+
+@pytest.mark.parametrize("case, out", OUTPUTS)
+def test_jacobians_on_jax_equal_oracle_and_numpy(case, out):
+    net, f, X, w, _ = _problem(case, out, seed=3)
+    P, J = symnet.param_jacobian(net), symnet.input_jacobian(net)
+    got_P, got_J = _on_jax(P, X, w), _on_jax(J, X, w)
+    assert got_P.shape == (len(X), net.sizes[-1], net.n_params)
+    assert got_J.shape == (len(X), net.sizes[-1], net.sizes[0])
+    assert _relative(got_P, oracle.model_param_jacobian(f, X, w)) <= 1e-12
+    assert _relative(got_J, oracle.model_input_jacobian(f, X, w)) <= 1e-12
+    assert _relative(got_P, oracle.model_param_jacobian_fd(f, X, w)) <= 1e-7
+    assert _relative(got_J, oracle.model_input_jacobian_fd(f, X, w)) <= 1e-7
+    assert _relative(got_P, P.evaluate(X, w)) <= 1e-13
+    assert _relative(got_J, J.evaluate(X, w)) <= 1e-13
+
+
+def test_one_sample_and_numpy_weights_on_jax():
+    net, f, X, w, T = _problem("rnn_all", "linear", n=1)
+    # X (D,) as a JAX array, w and T (K,) as NumPy: the sample axis is dropped as for NumPy
+    got = symnet.param_jacobian(net).evaluate(jnp.asarray(X[0]), w)
+    assert isinstance(got, jax.Array) and got.shape == (net.sizes[-1], net.n_params)
+    assert _relative(got, oracle.model_param_jacobian(f, X, w)[0]) <= 1e-12
+    grad = symnet.gradient(net, "sse").evaluate(jnp.asarray(X[0]), w, T[0])
+    assert _relative(grad, oracle.model_grad(f, X, w, T, "sse")) <= 1e-12
+
+
+def test_weight_decay_on_jax_adds_lam_w_to_the_oracle_gradient():
+    # E = sum_n E_n + lam/2 ||w||^2: dE/dw is the oracle's gradient plus lam w
+    net, f, X, w, T = _problem("rnn_last", "linear")
+    got = _on_jax(symnet.gradient(net, "sse", weight_decay=0.25), X, w, T)
+    assert _relative(got, oracle.model_grad(f, X, w, T, "sse") + 0.25 * w) <= 1e-12
+
+
+@pytest.mark.parametrize("case", ["residual", "conv2d", "rnn_all"])
+def test_forward_of_the_terms_on_jax_equals_the_oracle(case):
+    # the forward pass JAX runs (each term's forward): a kernel's bias shared by positions,
+    # the skip's identity, an RNN's outputs at every step
+    net, f, X, w, _ = _problem(case, "linear")
+    terms, activate = layered_form.stage_terms(net), ops_for(jnp.asarray(X)).activate(net)
+    outputs = jax.jit(lambda X, w: layered_form.forward_values(net, terms, X, w,
+                                                               activate)[1][-1])
+    assert _relative(outputs(jnp.asarray(X), jnp.asarray(w)), f(X, w)) <= 1e-14
+
+
+def test_stride_larger_than_the_kernel_leaves_unread_inputs_at_zero_on_jax():
+    # a_p = w_1 x_(3p) + w_2 x_(3p+1) + b (p = 0, 1 of 6 inputs): dy/dx is w_1, w_2 at the
+    # two positions each output reads and exactly 0 at x_2 and x_5, which nothing reads
+    net = symnet.Network((1, 6), [Conv1D(1, 2, "linear", stride=3)])
+    got = symnet.input_jacobian(net).evaluate(jnp.zeros((1, 6)), jnp.asarray([2.0, -1.0, 0.5]))
+    np.testing.assert_array_equal(np.asarray(got), [[[2.0, -1.0, 0.0, 0.0, 0.0, 0.0],
+                                                     [0.0, 0.0, 0.0, 2.0, -1.0, 0.0]]])
+
+
+def test_one_step_rnn_on_jax_gives_zero_for_the_unused_recurrent_matrix():
+    # steps=1: h^(1) = tanh(W_xh x + b_h), W_hh is never used: its columns of dy/dw are 0
+    net = symnet.RNN(2, 2, 1, steps=1)
+    X, w = np.array([[0.3, -0.7]]), net.init_params(seed=2)
+    got = symnet.param_jacobian(net).evaluate(jnp.asarray(X), jnp.asarray(w))
+    columns = net.block["W_hh"].columns
+    np.testing.assert_array_equal(np.asarray(got)[..., columns], 0.0)
+    f = lambda X, w: oracle.rnn_forward(2, 2, 1, X, w, "tanh", "linear", "last")
+    assert _relative(got, oracle.model_param_jacobian(f, X, w)) <= 1e-12
+
+
+# -- what JAX refuses -----------------------------------------------------------------------
+def test_float32_jax_input_to_a_network_is_refused_not_converted():
+    net, _, X, w, T = _problem("conv2d", "linear")
+    grad = symnet.gradient(net, "sse")
+    with pytest.raises(symnet.SymnetError, match="float32.*float64"):
+        grad.evaluate(jnp.asarray(X, dtype=jnp.float32), w, T)
+    with pytest.raises(symnet.SymnetError, match=r"X must have shape \(N, 24\)"):
+        grad.evaluate(jnp.ones((5, 23)), w, T)
+
+
+CURVATURE = {
+    "hessian": lambda net: symnet.hessian(net, "sse"),
+    "hessian_residual": lambda net: symnet.hessian_residual(net, "sse"),
+    "hessian_vector_product": lambda net: symnet.hessian_vector_product(net, "sse"),
+    "input_hessian": lambda net: symnet.input_hessian(net),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CURVATURE))
+@pytest.mark.parametrize("case", ["conv1d_stride2_same", "rnn_last"])
+def test_kinds_that_run_on_numpy_only_are_refused_up_front_by_name(case, kind):
+    net, _, X, w, T = _problem(case, "linear", n=2)
+    derivation = CURVATURE[kind](net)
+    arrays = [jnp.asarray(X), jnp.asarray(w), jnp.asarray(T)]
+    if kind == "hessian_vector_product":
+        arrays.append(jnp.ones(net.n_params))
+    name = type(net).__name__
+    with pytest.raises(symnet.SymnetError,
+                       match=rf"\(kind '{kind}'\) of an? {name} is evaluated on NumPy only"):
+        derivation.evaluate(*arrays)
+
+
+@pytest.mark.parametrize("build", [lambda: CASES["conv1d_stride2_same"]("linear")[0],
+                                   lambda: symnet.MLP([14, 2])], ids=["Network", "MLP"])
+def test_direct_input_jacobian_is_refused_up_front_for_networks_and_mlps(build):
+    # method="direct" evaluates the substituted entries on NumPy: refused, not traced
+    net = build()
+    J = symnet.input_jacobian(net, method="direct")
+    with pytest.raises(symnet.SymnetError, match="kind 'input_jacobian', method='direct'"):
+        J.evaluate(jnp.ones((2, 14)), jnp.asarray(net.init_params()))
+
+
+# -- the Gauss-Newton matrix form (layered_form.gauss_newton_values), on NumPy and JAX -------
+def _lambda(out, Y):
+    """d^2 E_n / d a^(L)^2 of cross-entropy, by hand: sigmoid diag y (1 - y), softmax
+    diag y - y y^T (d y_k / d a_m = y_k (delta_km - y_m) and dE/da = y - t)."""
+    if out == "sigmoid":
+        return np.einsum("nk,km->nkm", Y * (1 - Y), np.eye(Y.shape[1]))
+    return np.einsum("nk,km->nkm", Y, np.eye(Y.shape[1])) - Y[:, :, None] * Y[:, None, :]
+
+
+def _gauss_newton_reference(case, out, loss, X, w, T):
+    """sse: the oracle's sum_n J^T J; cross-entropy: sum_n B_a^T Lambda B_a with B_a the
+    complex-step Jacobian of the oracle's a^(L) (its forward with a linear output)."""
+    _, f = CASES[case](out)
+    if loss == "sse":
+        return oracle.model_gauss_newton(f, X, w, T, "sse")
+    _, f_a = CASES[case]("linear")
+    B = oracle.model_param_jacobian(f_a, X, w)
+    return np.einsum("nkp,nkm,nmq->pq", B, _lambda(out, f(X, w)), B)
+
+
+@pytest.mark.parametrize("case, out, loss", PAIRS)
+def test_gauss_newton_matrix_form_on_numpy_and_jax_equals_oracle(case, out, loss):
+    net, _, X, w, T = _problem(case, out, seed=5)
+    lossobj = symnet.graph.losses.get_loss(loss, net)
+    terms = layered_form.stage_terms(net)
+    reference = _gauss_newton_reference(case, out, loss, X, w, T)
+    on_numpy = layered_form.gauss_newton_values(net, lossobj, X, w, T, terms)
+    assert _relative(on_numpy, reference) <= 1e-12
+    on_jax = jax.jit(lambda X, w, T: layered_form.gauss_newton_values(net, lossobj, X, w, T,
+                                                                      terms))(
+        jnp.asarray(X), jnp.asarray(w), jnp.asarray(T))
+    assert isinstance(on_jax, jax.Array)
+    assert _relative(on_jax, on_numpy) <= 1e-13
+    # the public derivation evaluates by this matrix form, on NumPy and on JAX
+    derivation = symnet.hessian(net, loss, approx="gauss_newton")
+    assert _relative(derivation.evaluate(X, w, T), reference) <= 1e-12
+    assert _relative(_on_jax(derivation, X, w, T), reference) <= 1e-12
