@@ -152,15 +152,36 @@ def test_weight_decay_on_jax_adds_lam_w_to_the_oracle_gradient():
     assert _relative(got, oracle.model_grad(f, X, w, T, "sse") + 0.25 * w) <= 1e-12
 
 
-@pytest.mark.parametrize("case", ["residual", "conv2d", "rnn_all"])
-def test_forward_of_the_terms_on_jax_equals_the_oracle(case):
-    # the forward pass JAX runs (each term's forward): a kernel's bias shared by positions,
-    # the skip's identity, an RNN's outputs at every step
+@pytest.mark.parametrize("case", ["conv1d_stride2_same", "residual", "conv2d", "rnn_all"])
+def test_the_networks_forward_layers_under_jax_jit_equals_the_oracle(case):
+    # the one forward pass, net.forward_layers, traced on JAX with h printed for JAX: a
+    # padded strided correlation, a kernel's bias shared by positions, the skip's identity,
+    # an RNN's outputs at every step
     net, f, X, w, _ = _problem(case, "linear")
-    terms, activate = layered_form.stage_terms(net), ops_for(jnp.asarray(X)).activate(net)
-    outputs = jax.jit(lambda X, w: layered_form.forward_values(net, terms, X, w,
-                                                               activate)[1][-1])
-    assert _relative(outputs(jnp.asarray(X), jnp.asarray(w)), f(X, w)) <= 1e-14
+    activate = ops_for(jnp.asarray(X)).activate(net)
+    outputs = jax.jit(lambda X, w: net.forward_layers(X, w, activate=activate)[1][-1])
+    got = outputs(jnp.asarray(X), jnp.asarray(w))
+    assert isinstance(got, jax.Array)
+    assert _relative(got, f(X, w)) <= 1e-14
+
+
+def test_source_of_a_networks_gradient_shows_layered_form_and_its_kernels():
+    net = symnet.Network((1, 5), [Conv1D(2, 2, "sigmoid"), Flatten(), Dense(1, "linear")])
+    for backend in ("numpy", "jax"):
+        text = symnet.gradient(net, "sse").source(backend=backend)
+        # layered_form's backward pass (over terms), not the MLP's (over layers)
+        assert "def backward(net, terms, Z, dh, w, top, summed=False, inputs=False):" in text
+        assert "def backward(net, top, dh, w, start=None):" not in text
+        # the one forward pass and the conv stage it runs; the correlation's adjoint maps
+        assert "def forward_layers(self, X, w, activate=None):" in text
+        assert "def _conv1d_compute(" in text and "class Correlation:" in text
+        # sigma'(a) = sigma(a) (1 - sigma(a)) = z sigma(-a), with z = sigma(a)
+        assert "# h_1'(a, z) = z*stable_sigmoid(-a)" in text
+        assert "# h_2'(a, z) = 1" in text                         # linear output
+        assert "def stage_terms(" not in text   # the terms are built once, with the derivation
+    # an RNN's terms are matrices only: no correlation is shown
+    rnn = symnet.gradient(symnet.RNN(1, 2, 1, steps=2), "sse").source()
+    assert "class Matrix:" in rnn and "class Correlation:" not in rnn
 
 
 def test_stride_larger_than_the_kernel_leaves_unread_inputs_at_zero_on_jax():
@@ -262,3 +283,13 @@ def test_gauss_newton_matrix_form_on_numpy_and_jax_equals_oracle(case, out, loss
     derivation = symnet.hessian(net, loss, approx="gauss_newton")
     assert _relative(derivation.evaluate(X, w, T), reference) <= 1e-12
     assert _relative(_on_jax(derivation, X, w, T), reference) <= 1e-12
+
+
+def test_gauss_newton_with_weight_decay_on_jax_adds_lam_identity_to_the_oracle():
+    # lam/2 ||w||^2 is quadratic in w: its Gauss-Newton (and Hessian) term is exactly lam I
+    net, _, X, w, T = _problem("conv1d_stride2_same", "linear", seed=5)
+    derivation = symnet.hessian(net, "sse", approx="gauss_newton", weight_decay=0.25)
+    reference = _gauss_newton_reference("conv1d_stride2_same", "linear", "sse", X, w, T)
+    want = reference + 0.25 * np.eye(net.n_params)
+    assert _relative(_on_jax(derivation, X, w, T), want) <= 1e-12
+    assert _relative(derivation.evaluate(X, w, T), want) <= 1e-12

@@ -1,7 +1,10 @@
 """Exact Hessian and Gauss-Newton approximation against finite differences of
 the oracle, hand values and the oracle's J^T J / B^T Lambda B."""
 import numpy as np
+import sympy as sp
 import pytest
+
+import symnet
 
 import oracle as o
 from helpers import ARCHS, HAND111, arch_id, derivation, lambdify_at, make_net, random_problem, relu_margin
@@ -139,3 +142,22 @@ def test_softmax_unnormalised_targets(rng, approx):
         np.testing.assert_allclose(H, ref, rtol=1e-6, atol=1e-7)
     else:
         np.testing.assert_allclose(H, o.gauss_newton(sizes, hidden, output, X, w, T, loss), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("sizes, output, loss", [([2, 3, 2], "linear", "sse"),
+                                                 ([2, 3, 3], "softmax", "cross_entropy"),
+                                                 ([2, 2, 2], "sigmoid", "cross_entropy"),
+                                                 ([2, 3, 1], "tanh", "log_cosh")])
+def test_gauss_newton_named_form_is_sympys_own_product(sizes, output, loss):
+    # The named Gauss-Newton matrix is built entry by entry (upper triangle, canonical
+    # products, zero factors skipped); SymPy's own matrix product B^T Lambda B of the same
+    # named B and Lambda is the independent route: every entry must expand to the same.
+    from symnet.derive.first_order import param_jacobian_named
+    from symnet.graph.losses import get_loss
+    net = symnet.MLP(sizes, hidden="tanh", output=output)
+    rule = get_loss(loss, net)
+    B, _ = param_jacobian_named(net, {}, of=rule.jacobian_of)
+    want = B.T * rule.gauss_newton_named(net) * B
+    got = symnet.hessian(net, loss, approx="gauss_newton").named
+    assert got.shape == want.shape
+    assert all(sp.expand(got[i] - want[i]) == 0 for i in range(len(want)))

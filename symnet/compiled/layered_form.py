@@ -17,11 +17,12 @@ Shapes: values Z[l] (N, n_l); adjoints U (N, R, n_l) with R = 1 for the gradient
 
 Array libraries: the same code runs on NumPy arrays and on JAX arrays traced under
 ``jax.jit`` (``symnet.compiled.backends``): h'(a) and the loss's delta come from
-``ops_for(X)``, printed from the same SymPy rules. Three things branch on the library:
-a write into a NumPy array becomes ``.at[...].add`` or a join (``added``, ``_assembled``:
-JAX arrays are immutable); a correlation's windows, a NumPy view, are gathered by index
-arrays; and the forward pass, ``forward_layers`` on NumPy (NumPy only, its overflow
-named by unit), is the terms' own on JAX (``forward_values``).
+``ops_for(X)``, printed from the same SymPy rules. The forward pass is the network's
+one ``forward_layers`` on every library (``matrix_form.forward_pass``: on NumPy its
+overflow named by unit, on JAX with h(a) printed for JAX), as for an MLP. Two things
+branch on the library: a write into a NumPy array becomes ``.at[...].add`` or a join
+(``added``, ``_assembled``: JAX arrays are immutable), and a correlation's windows, a
+NumPy view, are gathered by index arrays.
 
 Examples
 --------
@@ -36,46 +37,13 @@ array([[[1., 2., 1.],
 
 import numpy as np
 
-from .backends import NUMPY, ops_for
-from .layered_terms import (Correlation, Identity, Matrix, Term, added, array_namespace,
-                            stage_terms)
-from .matrix_form import _chunks, layer_derivatives, output_block
+from ..graph.layered import array_namespace
+from .backends import ops_for
+from .layered_terms import Correlation, Identity, Matrix, Term, added, stage_terms
+from .matrix_form import forward_pass, layer_derivatives, output_block, sample_chunks
 
-__all__ = ["Term", "Matrix", "Correlation", "Identity", "stage_terms", "forward_values",
-           "gradient_values", "param_jacobian_values", "input_jacobian_values",
-           "gauss_newton_values"]
-
-
-# -- the forward pass on other array libraries ---------------------------------------------------
-def forward_values(net, terms, X, w, activate):
-    """A[l], Z[l] (l = 0..L) from the terms: a^(l) = sum of op(z^(source)) + b, z = h(a).
-
-    The forward pass where ``net.forward_layers`` (NumPy's) cannot run: on JAX arrays,
-    with ``activate(l, A)`` printed for them (``ArrayOps.activate``). A kernel's bias is
-    one per channel, shared by its positions.
-
-    Examples
-    --------
-    >>> import symnet
-    >>> from symnet.layers import Conv1D
-    >>> net = symnet.Network((1, 3), [Conv1D(1, 2, "linear")])
-    >>> A, Z = forward_values(net, stage_terms(net), np.array([[1.0, 2.0, 3.0]]),
-    ...                       np.array([1.0, 2.0, 0.5]), lambda l, a: a)
-    >>> A[1]                                       # x_p + 2 x_(p+1) + 1/2
-    array([[5.5, 8.5]])
-    """
-    A, Z = [None], [X]
-    for l, stage in enumerate(terms, start=1):
-        a = array_namespace(X).zeros((X.shape[0], len(net.layer_pre_activations(l))))
-        for term in stage:
-            part = term.operator.forward(Z[term.source][..., term.columns], w)
-            if term.bias is not None:
-                b = w[term.bias.columns]
-                part = (part.reshape(len(part), len(b), -1) + b[:, None]).reshape(len(part), -1)
-            a = added(a, (Ellipsis, term.rows), part)
-        A.append(a)
-        Z.append(activate(l, a))
-    return A, Z
+__all__ = ["Term", "Matrix", "Correlation", "Identity", "stage_terms", "gradient_values",
+           "param_jacobian_values", "input_jacobian_values", "gauss_newton_values"]
 
 
 # -- the one backward pass ---------------------------------------------------------------------
@@ -197,14 +165,12 @@ def backward(net, terms, Z, dh, w, top, summed=False, inputs=False):
 
 
 # -- the derivations ---------------------------------------------------------------------------
-def _forward(net, terms, X, w):
-    ops = ops_for(X)
-    if ops is NUMPY:                # the network's own forward pass, overflow named by unit
-        A, Z = net.forward_layers(X, w)
-    else:
-        A, Z = forward_values(net, terms, X, w, ops.activate(net))
+def _forward(net, X, w):
+    """A, Z by the network's own forward pass (``forward_pass``: on NumPy, its overflow named
+    by unit; on JAX with h printed for it), h'(A) and the array library's pieces."""
+    A, Z = forward_pass(net, X, w)
     dh, _ = layer_derivatives(net, A, Z)
-    return A, Z, dh, ops
+    return A, Z, dh, ops_for(X)
 
 
 def gradient_values(net, loss, X, w, T, terms=None):
@@ -221,13 +187,11 @@ def gradient_values(net, loss, X, w, T, terms=None):
     array([9., 3., 6., 9., 3.])
     """
     terms = stage_terms(net) if terms is None else terms
-    A, Z, dh, ops = _forward(net, terms, X, w)
+    A, Z, dh, ops = _forward(net, X, w)
     L = net.n_layers
     top = ops.loss_delta(loss, A[L], Z[L], T, dh[L])[:, None, :]
     result, _ = backward(net, terms, Z, dh, w, top, summed=True)
-    if loss.weight_decay:  # + lam w, written as matrix_form does (decay_term is NumPy's)
-        return result[0] + loss.weight_decay * w
-    return result[0]
+    return result[0] + loss.decay_term("gradient", w)     # + lam w (0 without decay)
 
 
 def param_jacobian_values(net, X, w, terms=None):
@@ -242,7 +206,7 @@ def param_jacobian_values(net, X, w, terms=None):
     array([[[3., 1., 2., 3., 1.]]])
     """
     terms = stage_terms(net) if terms is None else terms
-    A, Z, dh, _ = _forward(net, terms, X, w)
+    A, Z, dh, _ = _forward(net, X, w)
     L = net.n_layers
     result, _ = backward(net, terms, Z, dh, w, output_block(net, A[L], Z[L], dh[L]))
     return result
@@ -261,7 +225,7 @@ def input_jacobian_values(net, X, w, terms=None):
             [0., 1., 2.]]])
     """
     terms = stage_terms(net) if terms is None else terms
-    A, Z, dh, _ = _forward(net, terms, X, w)
+    A, Z, dh, _ = _forward(net, X, w)
     L = net.n_layers
     _, jacobian = backward(net, terms, Z, dh, w, output_block(net, A[L], Z[L], dh[L]),
                            inputs=True)
@@ -290,12 +254,11 @@ def gauss_newton_values(net, loss, X, w, T, terms=None):
     terms = stage_terms(net) if terms is None else terms
     ops, L, W = ops_for(X), net.n_layers, net.n_params
     total = ops.xp.zeros((W, W))
-    for part in _chunks(net, X.shape[0], net.sizes[-1] * W // max(net.sizes), ops.max_chunks):
-        A, Z, dh, _ = _forward(net, terms, X[part], w)
+    width = net.sizes[-1] * W // max(net.sizes)   # B's K W floats a sample, per max n_l
+    for part in sample_chunks(net, X.shape[0], width, ops.max_chunks):
+        A, Z, dh, _ = _forward(net, X[part], w)
         B, _ = backward(net, terms, Z, dh, w, output_block(net, A[L], Z[L], dh[L],
                                                            of=loss.jacobian_of))
         weights = ops.loss_weights(loss, Z[L], T[part], A[L])
         total = total + ops.xp.einsum("nkp,nkm,nmq->pq", B, weights, B, optimize=True)
-    if loss.weight_decay:  # lam/2 ||w||^2 is quadratic: its Gauss-Newton term is lam I
-        total = total + loss.weight_decay * ops.xp.eye(W)
-    return total
+    return total + loss.decay_term("gauss_newton", w)   # lam/2 ||w||^2 is quadratic: lam I

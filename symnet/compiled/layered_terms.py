@@ -5,14 +5,15 @@ as a sum of *terms*, each linear in the values of one earlier stage, plus a bias
 
     a^(l) = sum over terms  op(z^(source))  (+ b),
 
-where ``op`` is one of three operators, each written once here (its ``forward``):
+where ``op`` is one of three operators:
 
 * a matrix W (a dense layer, an RNN's W_xh, W_hh, W_hy):   a = z W^T;
 * a correlation with a kernel w (Conv1D, Conv2D):   a_{c,p} = sum_{c',m} w_{c,c',m} z_{c',p*s+m};
 * the identity (the skip of a Residual block):   a = z.
 
-Backpropagation (``symnet.compiled.layered_form``) needs, per operator, two more maps,
-and nothing else:
+The forward pass itself is the network's own, written once (``forward_layers``, each
+stage's ``compute``); backpropagation (``symnet.compiled.layered_form``) needs, per
+operator, two maps, each written once here, and nothing else:
 
 * ``back``: the adjoint dF/dz^(source) from dF/da -- W^T for a matrix; for a correlation
   the *transposed* correlation (each tap m scatters delta_{c,p} w_{c,c',m} back to input
@@ -22,10 +23,10 @@ and nothing else:
   z_{c',p*s+m} (weight sharing); a bias gets the sum of its units' deltas.
 
 Every map runs on NumPy arrays and on JAX arrays (traced under ``jax.jit``): the array
-functions come from the input's namespace (``array_namespace``); a write into a NumPy
-array (``weight_gradient``'s ``out``, a scatter ``+=``) becomes a returned array or
-``.at[...].add`` on JAX (``added``), and a correlation's windows, a NumPy view, are
-gathered by index arrays there.
+functions come from the input's namespace (``array_namespace``, the network's own, from
+``symnet.graph.layered``); a write into a NumPy array (``weight_gradient``'s ``out``, a
+scatter ``+=``) becomes a returned array or ``.at[...].add`` on JAX (``added``), and a
+correlation's windows, a NumPy view, are gathered by index arrays there.
 
 Examples
 --------
@@ -43,27 +44,16 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import SymnetError
-from ..graph.layered import ParameterBlock
+from ..graph.layered import ParameterBlock, array_namespace
 from ..graph.layers import Conv1D, Conv2D, Dense, Flatten, Residual
 from ..graph.recurrent import RNN
-from .backends import ops_for
 
-__all__ = ["Term", "Matrix", "Correlation", "Identity", "stage_terms", "array_namespace",
-           "added"]
+__all__ = ["Term", "Matrix", "Correlation", "Identity", "stage_terms", "added"]
 
 
 def _rows_times(U, M):
     """U (..., n) @ M (n, m) as one matrix product over all leading axes (one BLAS call)."""
     return (U.reshape(-1, U.shape[-1]) @ M).reshape(U.shape[:-1] + (M.shape[1],))
-
-
-def array_namespace(array):
-    """The array namespace of ``array``: numpy, or jax.numpy for JAX arrays (and tracers).
-
-    >>> array_namespace(np.ones(2)) is np
-    True
-    """
-    return ops_for(array).xp
 
 
 def added(array, index, value):
@@ -92,7 +82,7 @@ def _summed(parts):
 
 
 # -- the three operators ---------------------------------------------------------------------
-# Each has ``forward`` (a from z), ``back`` (dF/dz from dF/da) and, with weights,
+# Each has ``back`` (dF/dz from dF/da) and, with weights,
 # ``weight_gradient`` (dF/dW, into ``out`` on NumPy or returned when ``out`` is None).
 class Identity:
     """a = z: the skip term of a Residual block; its adjoint passes through unchanged.
@@ -105,10 +95,6 @@ class Identity:
 
     weights = None
 
-    def forward(self, z, w):
-        """a = z."""
-        return z
-
     def back(self, U, w):
         """dF/dz = dF/da."""
         return U
@@ -120,8 +106,6 @@ class Matrix:
     Examples
     --------
     >>> W = ParameterBlock("W", slice(0, 2), (1, 2), 2, False)
-    >>> Matrix(W).forward(np.array([[2.0, 5.0]]), np.array([1.0, -1.0]))   # 2 - 5
-    array([[-3.]])
     >>> Matrix(W).back(np.array([[[3.0]]]), np.array([1.0, -1.0]))      # delta W
     array([[[ 3., -3.]]])
     >>> out = np.empty((1, 1, 2))                            # (R, n_out, n_in)
@@ -135,10 +119,6 @@ class Matrix:
 
     def _matrix(self, w):
         return w[self.weights.columns].reshape(self.weights.shape)
-
-    def forward(self, z, w):
-        """a = z W^T: (N, n_out)."""
-        return z @ self._matrix(w).T
 
     def back(self, U, w):
         """dF/dz = dF/da W: (N, R, n_in)."""
@@ -171,14 +151,12 @@ class Correlation:
     read as windows[n, c', p, m] = z_{c', p*s+m}: on NumPy by ``sliding_window_view`` (a
     view, no copy); JAX has none, so there the same entries are gathered by index arrays
     p*s + m, and every contraction after is the same code (``lax.conv_general_dilated``
-    would be a second formulation of all three maps, to be kept equal to these).
+    would be a second formulation of both maps, to be kept equal to these).
 
     Examples
     --------
     >>> w = ParameterBlock("w", slice(0, 2), (1, 1, 2), 2, False)
     >>> conv = Correlation(w, (1, 3), (2,), (1,), ((0, 0),))
-    >>> conv.forward(np.array([[1.0, 2.0, 3.0]]), np.array([1.0, 2.0]))   # x_p + 2 x_(p+1)
-    array([[5., 8.]])
     >>> U = np.array([[[1.0, 10.0]]])                  # dF/da_1, dF/da_2
     >>> conv.back(U, np.array([1.0, 2.0]))             # (1 w1, 1 w2 + 10 w1, 10 w2)
     array([[[ 1., 12., 20.]]])
@@ -223,13 +201,6 @@ class Correlation:
     def _by_position(self, U):
         """U (N, R, C_out * positions) -> (N, R, C_out, *positions)."""
         return U.reshape(U.shape[:2] + (-1,) + self.positions)
-
-    def forward(self, z, w):
-        """a_{c,p} = sum_{c',m} w_{c,c',m} z_{c',p*s+m}: (N, C_out * positions)."""
-        d = len(self.spatial)
-        a = array_namespace(z).tensordot(self._windows(z), self._kernel(w),
-                             axes=([1] + list(range(2 + d, 2 + 2 * d)), list(range(1, 2 + d))))
-        return array_namespace(z).moveaxis(a, -1, 1).reshape(len(z), -1)     # (N, *positions, C_out) first
 
     def back(self, U, w):
         """The transposed correlation: dF/dz_{c',q} = sum_{p*s+m=q} dF/da_{c,p} w_{c,c',m}."""

@@ -6,16 +6,18 @@ Two parts, both read from what actually runs, so the text cannot drift from it:
   h'(a) and h''(a) of each layer in (a, z = h(a)), and the loss's columns (delta^(L), and
   where the evaluation needs them d delta/da and Lambda) -- the expressions the engine
   lambdifies, printed by the same printer;
-* the functions of the matrix form (``symnet.compiled.matrix_form``) that ``evaluate``
-  reaches, found by walking the names its code calls, in call order, with
-  ``MLP.forward_layers`` (the one forward pass) where they call it.
+* the functions of the matrix form that ``evaluate`` reaches (``symnet.compiled.matrix_form``
+  for an MLP; ``layered_form`` and the operators of ``layered_terms`` for a Network or
+  RNN), found by walking the names its code calls, in call order, with the network's
+  ``forward_layers`` (the one forward pass, and a Network's or RNN's stage functions)
+  where they call it.
 
 Examples
 --------
 >>> import symnet
 >>> hvp = symnet.hessian_vector_product(symnet.MLP([1, 1]), "sse")
 >>> [line for line in derivation_source(hvp).splitlines() if line.startswith("def ")][:3]
-['def hessian_vector_values(net, loss, X, w, T, V):', 'def _chunks(net, n_samples, n_directions, max_chunks=None):', 'def _hessian_vector_chunk(net, loss, X, w, T, V):']
+['def hessian_vector_values(net, loss, X, w, T, V):', 'def sample_chunks(net, n_samples, n_directions, max_chunks=None):', 'def _hessian_vector_chunk(net, loss, X, w, T, V):']
 """
 
 import inspect
@@ -26,7 +28,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..graph.activations import value_form
-from . import matrix_form
+from . import layered_form, layered_terms, matrix_form
 
 __all__ = ["derivation_source"]
 
@@ -43,26 +45,85 @@ def _printer(backend):
     return NumPyPrinter(settings)
 
 
-def _called_functions(start):
-    """matrix_form functions reached from the code object ``start``, in first-call order."""
-    found, seen = [], set()
+# Shown where the evaluation reaches them: the matrix forms' functions and classes.
+_SHOWN_MODULES = (matrix_form.__name__, layered_form.__name__, layered_terms.__name__)
+# Reached in the code but run once, when the derivation is built, not by ``evaluate``:
+# a Network's terms are made by its derivation and handed to every evaluation.
+_BUILT_ONCE = {"stage_terms"}
 
-    def walk(code):
+
+def _shown(target):
+    return (isinstance(target, (types.FunctionType, type)) and
+            target.__module__ in _SHOWN_MODULES and target.__name__ not in _BUILT_ONCE)
+
+
+def _called_functions(evaluator, net):
+    """The functions and classes ``evaluator`` reaches, in first-call order.
+
+    Names are looked up where the code that calls them was written (each function's
+    module); the evaluator's own names in ``matrix_form`` (an MLP's evaluator calls
+    ``engine.gradient_values``), and its closure (a Network's ``values``) as they are.
+    ``"forward_layers"`` stands for the network's own forward pass. A Network's backward
+    pass calls its terms' operators by attribute (``term.operator.back``): their classes
+    are taken from the network's terms.
+    """
+    found = []
+
+    def visit(target):
+        if target in found:
+            return
+        found.append(target)
+        if target == "forward_layers":
+            return
+        if isinstance(target, type):            # a class: every method it defines
+            for member in vars(target).values():
+                if isinstance(member, types.FunctionType):
+                    walk(member.__code__, member.__globals__)
+            return
+        walk(target.__code__, target.__globals__)
+        if target is layered_form.backward:
+            for operator in _operators(net):
+                visit(operator)
+
+    def walk(code, namespace):
         for name in code.co_names:
-            target = getattr(matrix_form, name, None)
-            if name == "forward_layers" and "forward_layers" not in seen:
-                seen.add(name)
-                found.append(("forward_layers", None))
-            elif (isinstance(target, types.FunctionType) and target.__module__ ==
-                  matrix_form.__name__ and name not in seen):
-                seen.add(name)
-                found.append((name, target))
-                walk(target.__code__)
+            target = namespace.get(name)
+            if name == "forward_layers":
+                visit("forward_layers")
+            elif _shown(target):
+                visit(target)
         for constant in code.co_consts:  # lambdas and nested functions
             if isinstance(constant, types.CodeType):
-                walk(constant)
-    walk(start)
+                walk(constant, namespace)
+    walk(evaluator.__code__, vars(matrix_form))
+    for cell in evaluator.__closure__ or ():
+        if _shown(cell.cell_contents):
+            visit(cell.cell_contents)
     return found
+
+
+def _forward_functions(net):
+    """The network's one forward pass: ``forward_layers`` and, for a Network or RNN, the
+    function computing each kind of stage (the module-level one that builds a stage's
+    ``compute``, if there is one: ``_conv1d_compute``), in stage order."""
+    functions = [type(net).forward_layers]
+    for stage in getattr(net, "stages", ()):
+        compute = stage.compute
+        builder = compute.__globals__.get(compute.__qualname__.split(".<locals>.")[0])
+        function = builder if isinstance(builder, types.FunctionType) else compute
+        if all(function.__code__ is not f.__code__ for f in functions):
+            functions.append(function)
+    return functions
+
+
+def _operators(net):
+    """The operator classes (matrix, correlation, identity) of a Network's or RNN's terms."""
+    classes = []
+    for stage in layered_terms.stage_terms(net):
+        for term in stage:
+            if type(term.operator) not in classes:
+                classes.append(type(term.operator))
+    return classes
 
 
 def _kernel_lines(derivation, printer, names):
@@ -81,7 +142,7 @@ def _kernel_lines(derivation, printer, names):
     if loss is None or not hasattr(loss, "_kernels"):
         return lines
     kernels = loss._kernels
-    shown = [("delta", kernels.delta, "_deltas" in names)]
+    shown = [("delta", kernels.delta, bool(names & {"_deltas", "gradient_values"}))]
     shown.append(("d delta/da", kernels.slope, "_hessian_vector_chunk" in names))
     shown.append(("Lambda", kernels.weights, "gauss_newton_values" in names))
     for title, kernel, used in shown:
@@ -99,16 +160,18 @@ def derivation_source(derivation, backend="numpy"):
         raise SymnetError(f"backend must be one of {', '.join(_BACKENDS)}; got {backend!r}")
     if derivation._evaluator is None:
         raise SymnetError(f"{derivation!r} has no compiled evaluator to show")
-    functions = _called_functions(derivation._evaluator.__code__)
-    names = {name for name, _ in functions}
+    net = derivation.net
+    reached = _called_functions(derivation._evaluator, net)
+    names = {"forward_layers" if item == "forward_layers" else item.__name__ for item in reached}
+    shown = []
+    for item in reached:
+        shown += _forward_functions(net) if item == "forward_layers" else [item]
+    modules = sorted({item.__module__ for item in reached if item != "forward_layers"})
     header = [f"# What {derivation!r}.evaluate runs on {backend}.", "#",
               "# Kernels printed from the network's SymPy rules (symnet.graph):"]
     header += _kernel_lines(derivation, _printer(backend), names)
-    header += ["#", "# The matrix form (symnet.compiled.matrix_form), in call order:"]
-    bodies = []
-    for name, function in functions:
-        if function is None:
-            function = type(derivation.net).forward_layers
-        bodies.append(textwrap.dedent(inspect.getsource(function)).rstrip())
+    header += ["#", f"# The matrix form ({', '.join(modules)}) and the network's forward pass, "
+               "in call order:"]
+    bodies = [textwrap.dedent(inspect.getsource(item)).rstrip() for item in shown]
     return "\n".join(header) + "\n\n\n" + "\n\n\n".join(bodies) + "\n"
 

@@ -45,7 +45,8 @@ from . import symbols as sym
 from .._size import check_entries
 from ..errors import SymnetError
 from .activations import activation
-from .layered import LayeredNetwork, ParameterBlock, Stage, _real, _values_of, unit_symbol
+from .layered import (LayeredNetwork, ParameterBlock, Stage, _real, _values_of, array_namespace,
+                      unit_symbol)
 from .layers import Conv1D, Dense, Flatten, Layer, Residual
 from .network import MLP, affine
 
@@ -162,9 +163,12 @@ class Network(LayeredNetwork):
             l = len(self.stages) + 1
             _, z_f = self._current()
             pre = tuple(sym.pre_activation(l, j + 1) for j in range(len(z_in)))
+
+            def skip(Z, w, source=source):
+                """a^(l) = z^(in) + z^(l-1): the block's input added to F's output."""
+                return Z[source] + Z[-1]
             self._add_stage("skip", activation("linear"), pre, is_last,
-                            [z_in[j] + z_f[j] for j in range(len(z_in))],
-                            lambda Z, w, s=source: Z[s] + Z[-1])
+                            [z_in[j] + z_f[j] for j in range(len(z_in))], skip)
             return out
         out = layer.output_shape(shape)
         if not layer.act.elementwise and not (is_last and isinstance(layer, Dense)):
@@ -204,7 +208,8 @@ class Network(LayeredNetwork):
 
         def compute(Z, w):
             weights = self._block_array(w, W)
-            return affine(Z[-1], np.swapaxes(weights, -1, -2), w[..., None, b.columns])
+            return affine(Z[-1], array_namespace(Z[-1]).swapaxes(weights, -1, -2),
+                          w[..., None, b.columns])
         self._add_stage("dense", layer.act, pre, is_last, expressions, compute, W, b)
         return out
 
@@ -251,12 +256,13 @@ def _conv1d_compute(net, kernel_block, bias_block, shape, layer):
     index = np.arange(n_out)[:, None] * layer.stride + np.arange(layer.kernel)[None, :]
 
     def compute(Z, w):
+        xp = array_namespace(Z[-1])
         z = Z[-1].reshape(Z[-1].shape[:-1] + (c_in, length))
         if left or right:
-            z = np.pad(z, [(0, 0)] * (z.ndim - 1) + [(left, right)])
+            z = xp.pad(z, [(0, 0)] * (z.ndim - 1) + [(left, right)])
         patches = z[..., index]                                 # (..., N, C_in, L_out, k)
         kernel = net._block_array(w, kernel_block)              # (..., C_out, C_in, k)
-        a = np.einsum("...ncpm,...ocm->...nop", patches, kernel)
+        a = xp.einsum("...ncpm,...ocm->...nop", patches, kernel)
         a = a + w[..., bias_block.columns][..., None, :, None]
         return a.reshape(a.shape[:-2] + (-1,))
     return compute
@@ -272,7 +278,7 @@ def _conv2d_compute(net, kernel_block, bias_block, shape, layer):
         z = Z[-1].reshape(Z[-1].shape[:-1] + (c_in, rows, columns))
         patches = z[..., row_index[:, None, :, None], col_index[None, :, None, :]]
         kernel = net._block_array(w, kernel_block)              # (..., C_out, C_in, kh, kw)
-        a = np.einsum("...ncijmq,...ocmq->...noij", patches, kernel)
+        a = array_namespace(z).einsum("...ncijmq,...ocmq->...noij", patches, kernel)
         a = a + w[..., bias_block.columns][..., None, :, None, None]
         return a.reshape(a.shape[:-3] + (-1,))
     return compute

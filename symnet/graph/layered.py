@@ -2,8 +2,8 @@
 
 A ``LayeredNetwork`` is a list of *stages*: one stage per layer of units in Bishop's sense
 (a_j = sum_i w_ji z_i + b_j over the units i that send to j, z_j = h(a_j)), numbered
-l = 1..L, each with its named pre-activations and values, its equations and a NumPy
-function computing it; its parameters come in ``ParameterBlock`` s (a weight matrix,
+l = 1..L, each with its named pre-activations and values, its equations and a function
+computing it on NumPy or JAX arrays (``array_namespace``); its parameters come in ``ParameterBlock`` s (a weight matrix,
 a kernel, a bias vector). ``symnet.graph.layer_network.Network`` (layers: dense,
 convolution, residual) and ``symnet.graph.recurrent.RNN`` (an unrolled Elman network)
 build on it; both are derived by ``symnet.derive.layered_derivations``. Parts of symnet
@@ -22,7 +22,25 @@ from ..errors import SymnetError, TooLargeError
 from .layers import _shape_text
 from .network import MLP, substitute_in_order
 
-__all__ = ["LayeredNetwork", "NotForLayeredNetworks", "Stage", "ParameterBlock", "unit_symbol"]
+__all__ = ["LayeredNetwork", "NotForLayeredNetworks", "Stage", "ParameterBlock", "unit_symbol",
+           "array_namespace"]
+
+
+def array_namespace(array):
+    """The array functions of ``array``'s library: numpy, or jax.numpy for JAX arrays and tracers.
+
+    Read from the type's module (as ``symnet.compiled.backends.library_of`` does), so
+    nothing is imported to ask and JAX only when a JAX array is given. Code written
+    against the returned namespace (``xp.pad``, ``xp.einsum``, ...) runs on both.
+
+    >>> array_namespace(np.ones(2)) is np, array_namespace([1.0]) is np
+    (True, True)
+    """
+    if isinstance(array, np.ndarray) or type(array).__module__.partition(".")[0] not in (
+            "jax", "jaxlib"):
+        return np
+    import jax.numpy as jnp
+    return jnp
 
 
 class NotForLayeredNetworks(SymnetError, AttributeError):
@@ -59,7 +77,9 @@ class Stage:
     """One layer of units: its activation, named pre-activations and values, and its numbers.
 
     ``compute(Z, w)`` gives the pre-activations A (..., N, n) from the values Z[0..l-1]
-    of the stages before it and parameters w (..., W): the stage's forward pass.
+    of the stages before it and parameters w (..., W): the stage's forward pass, written
+    against the namespace of Z (``array_namespace``), with no writes into arrays (JAX's
+    are immutable).
     """
 
     kind: str
@@ -197,21 +217,35 @@ class LayeredNetwork:
         Z = self.forward_layers(X, w)[1][-1]
         return Z[0] if single else Z
 
-    def forward_layers(self, X, w):
+    def forward_layers(self, X, w, activate=None):
         """A[l], Z[l] for l = 0..L (A[0] None, Z[0] = X), for X (N, D) or (P, N, D), w (W,) or (P, W).
 
-        The one forward pass: ``forward``, ``symnet.check``'s perturbed points and the
-        loss value run it. Each stage is one vectorised NumPy step over samples (a
-        convolution as a correlation over patches of its input).
+        The one forward pass: ``forward``, ``symnet.check``'s perturbed points, the loss
+        value and the compiled matrix form on every array library run it. Each stage is one
+        vectorised step over samples in the namespace of its input (``array_namespace``: a
+        convolution as a correlation over patches of its input). ``activate(l, A)`` is
+        z = h_l(A) for another array library (``symnet.compiled.backends``), as for the
+        MLP; NumPy's, the default, names the unit whose value overflowed.
+
+        Examples
+        --------
+        >>> import symnet
+        >>> from symnet.layers import Conv1D
+        >>> net = symnet.Network((1, 3), [Conv1D(1, 2, "linear")])
+        >>> A, Z = net.forward_layers(np.array([[1.0, 2.0, 3.0]]), np.array([1.0, 2.0, 0.5]))
+        >>> A[1]                                       # x_p + 2 x_(p+1) + 1/2
+        array([[5.5, 8.5]])
         """
+        activate = activate or self._activate
         A, Z = [None], [X]
         for l, stage in enumerate(self.stages, start=1):
-            with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, just below
+            with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, in activate
                 A.append(stage.compute(Z, w))
-            Z.append(self._activate(l, A[-1]))
+            Z.append(activate(l, A[-1]))
         return A, Z
 
     def _activate(self, layer, A):
+        """z^(l) = h_l(A) on NumPy, refusing a non-finite a or z by unit name (as the MLP's)."""
         from .numerics import stable_softmax
         act = self.stages[layer - 1].act
         Z = act.numpy(A) if act.elementwise else stable_softmax(A, axis=-1)

@@ -43,6 +43,7 @@ import sympy as sp
 from .._validate import check_number
 from ..errors import SymnetError
 from .latex_printer import tex
+from .layered import array_namespace
 from .loss_kernels import (activation_key, chain_rule_deltas, drop_dirac, kernels,
                            output_derivative)
 from .loss_rules import LossRule, known_losses, loss_rule, output_symbols, register_loss
@@ -229,12 +230,15 @@ class Loss:
         lam = self.weight_decay
         if not lam:
             return 0.0
+        # in the array library of w (and v): NumPy, or JAX inside jax.jit, where
+        # np.asarray of a traced array fails; a list becomes a NumPy array
+        xp = array_namespace(w)
         if kind == "gradient":
-            return lam * np.asarray(w)
+            return lam * xp.asarray(w)
         if kind in ("hessian", "gauss_newton"):
-            return lam * np.eye(np.size(w))
+            return lam * xp.eye(np.size(w))
         if kind == "hessian_vector_product":
-            return lam * np.asarray(v)
+            return lam * array_namespace(v).asarray(v)
         return 0.0  # Jacobians and the residual term have no weight decay
 
     def penalty(self, w):

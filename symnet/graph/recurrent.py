@@ -34,7 +34,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from .activations import activation
-from .layered import LayeredNetwork, ParameterBlock, Stage, _values_of
+from .layered import LayeredNetwork, ParameterBlock, Stage, _values_of, array_namespace
 from .network import affine
 
 __all__ = ["RNN"]
@@ -156,11 +156,12 @@ class RNN(LayeredNetwork):
         B = self.block
 
         def compute(Z, w, t=t):
+            xp = array_namespace(Z[0])
             x_t = Z[0][..., (t - 1) * D:t * D]
-            a = affine(x_t, np.swapaxes(self._block_array(w, B["W_xh"]), -1, -2),
+            a = affine(x_t, xp.swapaxes(self._block_array(w, B["W_xh"]), -1, -2),
                        w[..., None, B["b_h"].columns])
             if t > 1:
-                a = a + Z[t - 1] @ np.swapaxes(self._block_array(w, B["W_hh"]), -1, -2)
+                a = a + Z[t - 1] @ xp.swapaxes(self._block_array(w, B["W_hh"]), -1, -2)
             return a
         self.stages.append(Stage("recurrent", self.hidden_act, pre, post, compute))
 
@@ -181,9 +182,10 @@ class RNN(LayeredNetwork):
         last = self.outputs_at == "last"
 
         def compute(Z, w):
-            W_T = np.swapaxes(self._block_array(w, B["W_hy"]), -1, -2)
+            xp = array_namespace(Z[0])
+            W_T = xp.swapaxes(self._block_array(w, B["W_hy"]), -1, -2)
             b = w[..., None, B["b_y"].columns]
-            return np.concatenate([affine(Z[t], W_T, b) for t in times], axis=-1)
+            return xp.concatenate([affine(Z[t], W_T, b) for t in times], axis=-1)
         # With outputs="last" the output stage is an ordinary dense layer on h^(T)
         self.stages.append(Stage("dense" if last else "outputs", self.output_act, tuple(pre),
                                  tuple(post), compute, B["W_hy"] if last else None,
