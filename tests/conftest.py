@@ -46,3 +46,13 @@ def problem(rng):
 @pytest.fixture
 def mazur():
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in MAZUR.items()}
+
+
+@pytest.fixture
+def jax_float64():
+    """JAX in float64 for a test (symnet never sets it), restored afterwards."""
+    jax = pytest.importorskip("jax")
+    before = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)

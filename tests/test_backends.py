@@ -22,13 +22,7 @@ KINDS = ["gradient", "input_jacobian", "param_jacobian", "hessian", "gauss_newto
          "hessian_vector_product"]
 
 
-@pytest.fixture(autouse=True)
-def float64_jax():
-    """JAX in float64 for these tests (symnet never sets it), restored afterwards."""
-    before = jax.config.read("jax_enable_x64")
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", before)
+pytestmark = pytest.mark.usefixtures("jax_float64")   # tests/conftest.py
 
 
 def _derivation(kind, net, loss):

@@ -12,6 +12,7 @@ before anything is traced, naming the kind and the network.
 import numpy as np
 import pytest
 
+import layered_cases as cases
 import oracle
 import symnet
 from symnet.compiled import layered_form
@@ -22,79 +23,25 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 
 
-@pytest.fixture(autouse=True)
-def float64_jax():
-    """JAX in float64 for these tests (symnet never sets it), restored afterwards."""
-    before = jax.config.read("jax_enable_x64")
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", before)
+pytestmark = pytest.mark.usefixtures("jax_float64")   # tests/conftest.py
 
 
 def _relative(got, want):
     return np.max(np.abs(np.asarray(got) - want)) / max(np.max(np.abs(want)), 1e-300)
 
 
-# Each case: the symnet network for an output activation, and the oracle's forward written
-# out independently (its spec list, or the oracle's RNN), so that nothing is read off symnet.
-def _conv1d_strided_same(out):
-    layers = [Conv1D(3, 3, "tanh", stride=2, padding="same"), Flatten(), Dense(2, out)]
-    spec = [("conv1d", 3, 3, "tanh", 2, "same"), ("flatten",), ("dense", 2, out)]
-    return symnet.Network((2, 7), layers), lambda X, w: oracle.layered_forward((2, 7), spec, X, w)
-
-
-def _conv1d_relu(out):
-    # stride 3 > kernel 2: input positions 2 and 5 are read by no tap (their adjoint is 0)
-    layers = [Conv1D(2, 2, "relu", stride=3), Flatten(), Dense(2, out)]
-    spec = [("conv1d", 2, 2, "relu", 3), ("flatten",), ("dense", 2, out)]
-    return symnet.Network((1, 8), layers), lambda X, w: oracle.layered_forward((1, 8), spec, X, w)
-
-
-def _residual(out):
-    layers = [Conv1D(2, 3, "tanh"), Residual([Conv1D(2, 2, "sigmoid", padding="same"),
-                                              Conv1D(2, 3, "tanh", padding="same")]),
-              Flatten(), Residual([Dense(4, "tanh"), Dense(8, "linear")]), Dense(2, out)]
-    spec = [("conv1d", 2, 3, "tanh"), ("residual", [("conv1d", 2, 2, "sigmoid", 1, "same"),
-                                                    ("conv1d", 2, 3, "tanh", 1, "same")]),
-            ("flatten",), ("residual", [("dense", 4, "tanh"), ("dense", 8, "linear")]),
-            ("dense", 2, out)]
-    return symnet.Network((1, 6), layers), lambda X, w: oracle.layered_forward((1, 6), spec, X, w)
-
-
-def _conv2d(out):
-    layers = [Conv2D(2, (2, 3), "sigmoid"), Flatten(), Dense(2, out)]
-    spec = [("conv2d", 2, (2, 3), "sigmoid"), ("flatten",), ("dense", 2, out)]
-    return (symnet.Network((2, 3, 4), layers),
-            lambda X, w: oracle.layered_forward((2, 3, 4), spec, X, w))
-
-
-def _rnn(outputs, hidden):
-    def build(out):
-        net = symnet.RNN(2, 3, 2, steps=4, hidden=hidden, output=out, outputs=outputs)
-        return net, lambda X, w: oracle.rnn_forward(2, 3, 2, X, w, hidden, out, outputs)
-    return build
-
-
-CASES = {"conv1d_stride2_same": _conv1d_strided_same, "conv1d_relu_stride3": _conv1d_relu,
-         "residual": _residual, "conv2d": _conv2d, "rnn_last": _rnn("last", "tanh"),
-         "rnn_all": _rnn("all", "sigmoid")}
-LOSSES = [("linear", "sse"), ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy")]
-PAIRS = [(case, out, loss) for case in CASES for out, loss in LOSSES
-         if not (case == "rnn_all" and out == "softmax")]   # refused by RNN (outputs='last')
+# The cases (symnet network, independent oracle forward) are shared with
+# tests/test_layered_matrix_form.py: tests/layered_cases.py.
+CASES = {"conv1d_stride2_same": cases.conv1d_strided_same, "conv1d_relu_stride3": cases.conv1d_relu,
+         "residual": cases.residual, "conv2d": cases.conv2d("sigmoid"),
+         "rnn_last": cases.rnn("last", "tanh"), "rnn_all": cases.rnn("all", "sigmoid")}
+LOSSES = cases.LOSSES
+PAIRS = cases.pairs(CASES)
 OUTPUTS = sorted({(case, out) for case, out, _ in PAIRS})
 
 
 def _problem(case, out, seed=0, n=5):
-    net, f = CASES[case](out)
-    rng = np.random.default_rng(seed)
-    X, w = rng.normal(size=(n, net.sizes[0])), net.init_params(seed=seed + 1)
-    K = net.sizes[-1]
-    if out == "softmax":
-        T = rng.dirichlet(np.ones(K), size=n)
-    elif out == "sigmoid":
-        T = rng.uniform(size=(n, K))
-    else:
-        T = rng.normal(size=(n, K))
+    net, f, X, w, T = cases.problem(CASES, case, out, seed, n)
     if case == "conv1d_relu_stride3":
         # the fixed data keep every ReLU unit away from its kink, where the central
         # differences would straddle it: asserted, so a change of data cannot pass silently

@@ -18,6 +18,7 @@ import symnet
 from symnet.compiled import layered_form
 from symnet.layers import Conv1D, Conv2D, Dense, Flatten, Residual
 
+import layered_cases as cases
 import oracle
 
 
@@ -25,58 +26,15 @@ def _relative(a, b):
     return np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))
 
 
-# Each case: the symnet network for an output activation, and the oracle's forward written
-# out independently (its spec list, or the oracle's RNN), so that nothing is read off symnet.
-def _conv1d(out):
-    layers = [Conv1D(3, 3, "tanh", stride=2, padding="same"), Flatten(), Dense(2, out)]
-    spec = [("conv1d", 3, 3, "tanh", 2, "same"), ("flatten",), ("dense", 2, out)]
-    return symnet.Network((2, 7), layers), lambda X, w: oracle.layered_forward((2, 7), spec, X, w)
-
-
-def _conv2d(out):
-    layers = [Conv2D(2, (2, 3), "softplus"), Flatten(), Dense(2, out)]
-    spec = [("conv2d", 2, (2, 3), "softplus"), ("flatten",), ("dense", 2, out)]
-    return (symnet.Network((2, 3, 4), layers),
-            lambda X, w: oracle.layered_forward((2, 3, 4), spec, X, w))
-
-
-def _residual(out):
-    layers = [Conv1D(2, 3, "tanh"), Residual([Conv1D(2, 2, "sigmoid", padding="same"),
-                                              Conv1D(2, 3, "tanh", padding="same")]),
-              Flatten(), Residual([Dense(4, "tanh"), Dense(8, "linear")]), Dense(2, out)]
-    spec = [("conv1d", 2, 3, "tanh"), ("residual", [("conv1d", 2, 2, "sigmoid", 1, "same"),
-                                                    ("conv1d", 2, 3, "tanh", 1, "same")]),
-            ("flatten",), ("residual", [("dense", 4, "tanh"), ("dense", 8, "linear")]),
-            ("dense", 2, out)]
-    return symnet.Network((1, 6), layers), lambda X, w: oracle.layered_forward((1, 6), spec, X, w)
-
-
-def _rnn(outputs):
-    def build(out):
-        net = symnet.RNN(2, 3, 2, steps=4, hidden="tanh", output=out, outputs=outputs)
-        return net, lambda X, w: oracle.rnn_forward(2, 3, 2, X, w, "tanh", out, outputs)
-    return build
-
-
-CASES = {"conv1d_stride2_same": _conv1d, "conv2d": _conv2d, "residual": _residual,
-         "rnn_last": _rnn("last"), "rnn_all": _rnn("all")}
-LOSSES = [("linear", "sse"), ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy")]
-PAIRS = [(case, out, loss) for case in CASES for out, loss in LOSSES
-         if not (case == "rnn_all" and out == "softmax")]   # refused by RNN (outputs='last')
+# The cases (symnet network, independent oracle forward) are shared with
+# tests/test_backends_layered.py: tests/layered_cases.py.
+CASES = {"conv1d_stride2_same": cases.conv1d_strided_same, "conv2d": cases.conv2d("softplus"),
+         "residual": cases.residual, "rnn_last": cases.rnn("last"), "rnn_all": cases.rnn("all")}
+PAIRS = cases.pairs(CASES)
 
 
 def _problem(case, out, seed=0, n=5):
-    net, f = CASES[case](out)
-    rng = np.random.default_rng(seed)
-    X, w = rng.normal(size=(n, net.sizes[0])), net.init_params(seed=seed + 1)
-    K = net.sizes[-1]
-    if out == "softmax":
-        T = rng.dirichlet(np.ones(K), size=n)
-    elif out == "sigmoid":
-        T = rng.uniform(size=(n, K))
-    else:
-        T = rng.normal(size=(n, K))
-    return net, f, X, w, T
+    return cases.problem(CASES, case, out, seed, n)
 
 
 @pytest.mark.parametrize("case, out, loss", PAIRS)
