@@ -19,14 +19,14 @@ jnp = pytest.importorskip("jax.numpy")
 da = pytest.importorskip("dask.array")
 
 KINDS = ["gradient", "input_jacobian", "param_jacobian", "hessian", "gauss_newton",
-         "hessian_vector_product"]
+         "hessian_vector_product", "input_hessian"]
 
 
 pytestmark = pytest.mark.usefixtures("jax_float64")   # tests/conftest.py
 
 
 def _derivation(kind, net, loss):
-    if kind in ("input_jacobian", "param_jacobian"):
+    if kind in ("input_jacobian", "param_jacobian", "input_hessian"):
         return getattr(symnet, kind)(net)
     if kind == "gauss_newton":
         return symnet.hessian(net, loss, approx="gauss_newton")
@@ -53,6 +53,9 @@ def _oracle(kind, arch, X, w, T, v):
         return o.param_jacobian(sizes, h, output, X, w), 1e-12
     if kind == "gauss_newton":
         return o.gauss_newton(sizes, h, output, X, w, T, loss), 1e-11
+    if kind == "input_hessian":   # central differences of the complex-step input Jacobian
+        return o.model_input_hessian(lambda Xs, v: o.forward(sizes, h, output, Xs, v),
+                                     X, w), 1e-6
     H = o.hessian_fd_grad(sizes, h, output, X, w, T, loss)   # good to ~1e-8 (oracle.py)
     return (H if kind == "hessian" else H @ v), 1e-6
 
@@ -71,7 +74,7 @@ def test_jax_equals_oracle_and_numpy(arch, kind):
     X, w, T, v = _problem(arch)
     sizes, hidden, output, loss = arch
     net = make_net(sizes, hidden, output)
-    if kind in ("hessian", "hessian_vector_product"):
+    if kind in ("hessian", "hessian_vector_product", "input_hessian"):
         A = o.preactivations(sizes, list(hidden) if isinstance(hidden, tuple) else hidden,
                              output, X, w)
         # the fixed data keep every ReLU unit away from its kink, where the difference
@@ -142,7 +145,8 @@ def test_jax_bad_shapes_and_values():
 def test_jax_refuses_what_runs_on_numpy_only():
     net = symnet.MLP([2, 2, 1])
     with pytest.raises(symnet.SymnetError, match="NumPy only"):
-        symnet.input_hessian(net).evaluate(jnp.ones((2, 2)), net.init_params())
+        symnet.hessian_residual(net, "sse").evaluate(jnp.ones((2, 2)), net.init_params(),
+                                                     jnp.ones((2, 1)))
 
 
 def test_jax_overflow_is_reported():

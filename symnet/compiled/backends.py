@@ -45,10 +45,10 @@ from .array_kernels import namespace_kernels
 __all__ = ["library_of", "foreign_library", "ops_for", "NUMPY", "ArrayOps", "evaluate_jax",
            "JAX_KINDS"]
 
-# The kinds whose evaluator is the MLP's matrix form alone (the input Hessian and the
-# residual term have NumPy-only steps of their own): these run on JAX.
+# The kinds whose evaluator is the MLP's matrix form alone (the residual term has
+# NumPy-only steps of its own): these run on JAX.
 JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian",
-                       "gauss_newton", "hessian_vector_product"})
+                       "gauss_newton", "hessian_vector_product", "input_hessian"})
 # A Network's or RNN's kinds that run its matrix form (symnet.compiled.layered_form) alone;
 # its curvature kinds evaluate the named form compiled to NumPy (compile_straight_line).
 LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton"})

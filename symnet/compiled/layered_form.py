@@ -1,16 +1,16 @@
 """The compiled matrix form of a Network's or RNN's first derivatives, vectorised over samples.
 
 A stage's pre-activations are a sum of terms op(z^(source)) (+ b), each operator (a
-matrix, a correlation, the identity) with its ``forward``, ``back`` and
-``weight_gradient`` maps (``symnet.compiled.layered_terms``). A stage may feed several
-later ones (the input of a Residual block feeds the block and its skip; h^(t) feeds
-h^(t+1) and, with ``outputs="all"``, y^(t)): its adjoint is the sum of what they send
-back. The backward pass runs the stages from L down to 1 -- for an RNN that is the loop
-over time steps, backpropagation through time -- and is the same loop for the gradient
-(seeded with the loss's deltas, ``symnet.graph.losses``), the parameter Jacobian and the
-input Jacobian (seeded with the output block dy_k/da_m^(L) of
-``symnet.compiled.matrix_form``). h'(a) is each activation's own derived, stable kernel
-(``derivative_numpy_az``); on NumPy the forward pass is the network's own (``forward_layers``).
+matrix, a correlation, the identity) with its ``back`` and ``weight_gradient`` maps
+(``symnet.compiled.layered_terms``). A stage may feed several later ones (the input of a
+Residual block feeds the block and its skip; h^(t) feeds h^(t+1) and, with
+``outputs="all"``, y^(t)): its adjoint is the sum of what they send back. The backward
+pass runs the stages from L down to 1 -- for an RNN that is the loop over time steps,
+backpropagation through time -- and is the same loop for the gradient (seeded with the
+loss's deltas, ``symnet.graph.losses``), the parameter Jacobian and the input Jacobian
+(seeded with the output block dy_k/da_m^(L) of ``symnet.compiled.matrix_form``). h'(a)
+is each activation's own derived, stable kernel (``derivative_numpy_az``); the forward
+pass is the network's own (``forward_layers``).
 
 Shapes: values Z[l] (N, n_l); adjoints U (N, R, n_l) with R = 1 for the gradient and R = K
 (one recursion per output) for the Jacobians; a sum over samples for the gradient only.

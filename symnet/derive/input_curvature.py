@@ -2,7 +2,7 @@
 
 ``input_hessian`` derives them by a second-order forward recursion (the first
 and second derivatives of every a_j^(l) with respect to the inputs, layer by
-layer; see ``InputHessian``) and evaluates them on batches with NumPy. For a
+layer; see ``InputHessian``) and evaluates them on batches with NumPy or JAX. For a
 Network or RNN it is forward mode along each input over the backpropagated input
 Jacobian (``symnet.derive.layered_curvature.input_hessian``).
 """
@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from ..compiled import matrix_form as engine
+from ..compiled.backends import ops_for
 from .._size import check_expansion, check_input_hessian
 from .first_order import _named, hidden_derivative, hidden_second_derivative, output_block
 from .derivation import Derivation
@@ -132,11 +133,14 @@ class InputHessian(Derivation):
 
     def _values(self, X, w, T):
         net, D = self.net, self.net.sizes[0]
+        ops = ops_for(X)
+        # The recursion holds (chunk, n_l, D, D) tensors: cut the samples into chunks
+        # (under jax.jit a few large ones, joined: JAX arrays are written by no one).
+        parts = engine.sample_chunks(net, X.shape[0], D * D, ops.max_chunks)
+        if ops.xp is not np:
+            return ops.xp.concatenate([_input_hessian_values(net, X[part], w) for part in parts])
         result = np.empty((X.shape[0], net.sizes[-1], D, D))
-        # The recursion holds (chunk, n_l, D, D) tensors: cut the samples into chunks.
-        chunk = max(1, engine._CHUNK_ELEMENTS // (max(net.sizes) * D * D))
-        for start in range(0, X.shape[0], chunk):
-            part = slice(start, start + chunk)
+        for part in parts:
             result[part] = _input_hessian_values(net, X[part], w)
         return result
 
@@ -149,17 +153,17 @@ def _input_hessian_values(net, X, w):
     with S = dz/da and T = d^2 z/da^2: diagonal h', h'' for elementwise layers, the
     output blocks of ``symnet.compiled.matrix_form`` for a softmax output.
     """
-    L = net.n_layers
+    L, xp = net.n_layers, ops_for(X).xp   # NumPy, or JAX traced under jax.jit
     A, Z = engine.forward_pass(net, X, w)
     dh, d2h = engine.layer_derivatives(net, A, Z, second=True)
     W1 = net._layer_arrays(w, 1)[0]
-    first = np.broadcast_to(W1, (X.shape[0],) + W1.shape)
-    second = np.zeros(first.shape + (X.shape[1],))
+    first = xp.broadcast_to(W1, (X.shape[0],) + W1.shape)
+    second = xp.zeros(first.shape + (X.shape[1],))
     for l in range(1, L + 1):
         if l > 1:  # a^(l) = W^(l) z^(l-1) + b^(l): linear in the z
             W = net._layer_arrays(w, l)[0]
-            first = np.einsum("jp,npi->nji", W, z_first)
-            second = np.einsum("jp,npim->njim", W, z_second)
+            first = xp.einsum("jp,npi->nji", W, z_first)
+            second = xp.einsum("jp,npim->njim", W, z_second)
         if net.activations[l - 1].elementwise:
             z_first = dh[l][:, :, None] * first
             z_second = (d2h[l][:, :, None, None] * first[:, :, :, None] * first[:, :, None, :]
@@ -167,8 +171,8 @@ def _input_hessian_values(net, X, w):
         else:  # softmax output: sum_p S_kp A''_pim + sum_pq T_kpq A'_pi A'_qm
             S = engine.output_block(net, A[l], Z[l], dh[l])
             T = engine.output_curvature(net, Z[l], d2h[l])
-            z_second = (np.einsum("nkp,npim->nkim", S, second)
-                        + np.einsum("nkpq,npi,nqm->nkim", T, first, first))
+            z_second = (xp.einsum("nkp,npim->nkim", S, second)
+                        + xp.einsum("nkpq,npi,nqm->nkim", T, first, first))
     return z_second
 
 

@@ -3,10 +3,10 @@
 A ``LayeredNetwork`` is a list of *stages*: one stage per layer of units in Bishop's sense
 (a_j = sum_i w_ji z_i + b_j over the units i that send to j, z_j = h(a_j)), numbered
 l = 1..L, each with its named pre-activations and values, its equations and a function
-computing it on NumPy or JAX arrays (``array_namespace``); its parameters come in ``ParameterBlock`` s (a weight matrix,
-a kernel, a bias vector). ``symnet.graph.layer_network.Network`` (layers: dense,
-convolution, residual) and ``symnet.graph.recurrent.RNN`` (an unrolled Elman network)
-build on it; both are derived by ``symnet.derive.layered_derivations``. Parts of symnet
+computing it on NumPy or JAX arrays (``array_namespace``); its parameters come in
+``ParameterBlock`` s (a weight matrix, a kernel, a bias vector).
+``symnet.graph.layer_network.Network`` (layers: dense, convolution, residual) and
+``symnet.graph.recurrent.RNN`` (an unrolled Elman network) build on it; both are derived by ``symnet.derive.layered_derivations``. Parts of symnet
 that need the MLP's layer-by-layer matrix form raise ``NotForLayeredNetworks``.
 """
 
