@@ -1,7 +1,7 @@
 """The package layout shows the flow: stages import only earlier stages, and nothing cycles.
 
 Stages, in order (symnet/<stage>/__init__.py says each one's job):
-base (errors, _validate, _size, _deprecation, _arrays) -> graph -> compiled -> derive -> numdiff, render ->
+base (errors, _validate, _size, _deprecation) -> graph -> compiled -> derive -> numdiff, render ->
 formulas, train -> teach -> the top (symnet/__init__.py, cli, interop, _moved).
 A module may import its own stage and earlier ones, at module level or inside a
 function alike: a deferred import is still an arrow.
@@ -18,7 +18,7 @@ import symnet
 PACKAGE = Path(symnet.__file__).parent
 STAGES = [("base",), ("graph",), ("compiled",), ("derive",), ("numdiff", "render"),
           ("formulas", "train"), ("teach",), ("top",)]
-BASE = {"errors", "_validate", "_size", "_deprecation", "_arrays"}
+BASE = {"errors", "_validate", "_size", "_deprecation"}
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 
 

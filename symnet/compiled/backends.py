@@ -34,7 +34,6 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .._arrays import library_of  # re-exported (its __all__): the one rule
 from .._validate import check_finite_result
 from ..errors import SymnetError
 from ..graph.activations import value_form
@@ -53,6 +52,15 @@ JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian"
 # A Network's or RNN's kinds that run its matrix form (symnet.compiled.layered_form) alone;
 # its curvature kinds evaluate the named form compiled to NumPy (compile_straight_line).
 LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton"})
+
+
+def library_of(value):
+    """``"jax"``, ``"dask"`` or ``"numpy"`` (anything else: lists, NumPy arrays, numbers).
+
+    Read from the type's module, so neither library is imported to ask.
+    """
+    root = type(value).__module__.partition(".")[0]
+    return {"jax": "jax", "jaxlib": "jax", "dask": "dask"}.get(root, "numpy")
 
 
 def foreign_library(*values):

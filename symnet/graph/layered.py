@@ -18,13 +18,29 @@ import sympy as sp
 
 from .._size import MAX_EXPANDED_TERMS, MAX_NETWORK_PARAMS
 from .._validate import check_inputs, check_layer_values, check_params
-from .._arrays import array_namespace  # re-exported: graph code imports it from here
 from ..errors import SymnetError, TooLargeError
 from .layers import _shape_text
 from .network import MLP, substitute_in_order
 
 __all__ = ["LayeredNetwork", "NotForLayeredNetworks", "Stage", "ParameterBlock", "unit_symbol",
            "array_namespace"]
+
+
+def array_namespace(array):
+    """The array functions of ``array``'s library: numpy, or jax.numpy for JAX arrays and tracers.
+
+    Read from the type's module (as ``symnet.compiled.backends.library_of`` does), so
+    nothing is imported to ask and JAX only when a JAX array is given. Code written
+    against the returned namespace (``xp.pad``, ``xp.einsum``, ...) runs on both.
+
+    >>> array_namespace(np.ones(2)) is np, array_namespace([1.0]) is np
+    (True, True)
+    """
+    if isinstance(array, np.ndarray) or type(array).__module__.partition(".")[0] not in (
+            "jax", "jaxlib"):
+        return np
+    import jax.numpy as jnp
+    return jnp
 
 
 class NotForLayeredNetworks(SymnetError, AttributeError):
