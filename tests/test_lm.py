@@ -92,12 +92,14 @@ def test_damping_follows_nielsens_rule(curve):
     trials = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=60).history.trials
     assert any(not t.accepted for t in trials) and any(t.accepted for t in trials)
     for before, after in zip(trials, trials[1:]):
-        if before.accepted:
+        if before.uphill:  # taken although E rose: mu is left as it was
+            assert after.mu == before.mu and before.gain <= 0
+        elif before.accepted:
             expected = before.mu * max(1 / 3, 1 - (2 * before.gain - 1) ** 3)
             assert after.mu == pytest.approx(expected, rel=1e-12)
         else:
             assert after.mu > before.mu
-        assert before.accepted == (before.gain > 0)
+        assert before.accepted == (before.gain > 0 or before.uphill)
 
 
 def test_rejection_cuts_the_step_as_minpack(curve):
@@ -134,6 +136,37 @@ def test_rejection_cuts_the_step_as_minpack(curve):
         assert length == pytest.approx(t * np.linalg.norm(np.sqrt(d2) * v), rel=1e-8)
         rejected += 1
     assert rejected >= 2
+
+
+def test_uphill_steps_follow_transtrum_and_sethna(curve):
+    # A trial that raises E is taken exactly when (1 - cos beta)^2 E(w + v) <= E(w) and
+    # E(w + v) <= 1.1 E(w), beta the angle between the scaled velocity D v and the last
+    # accepted one (Transtrum & Sethna 2012, b = 2). Recomputed from the oracle's J, e, E
+    # at the weights of each iteration, D^2 the running maximum of the column norms^2.
+    args = (curve.net, curve.X, curve.T)
+    w0, K = curve.net.init_params(1), 15
+    run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
+    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
+                      for k in range(1, K)]
+    d2, systems = np.zeros(curve.net.n_params), []
+    for w in weights:
+        J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(len(curve.X), -1)
+        d2 = np.maximum(d2, np.sum(J ** 2, axis=0))
+        systems.append((w, J, oracle_residuals(curve, w), d2.copy()))
+    last, decided = None, {True: 0, False: 0}
+    for trial in run.history.trials:
+        w, J, e, d2 = systems[trial.iteration - 1]
+        velocity = np.sqrt(d2) * marquardt_step(J, e, trial.mu, d2)
+        E, E_trial = oracle_E(curve, w), oracle_E(curve, w + marquardt_step(J, e, trial.mu, d2))
+        assert trial.loss == pytest.approx(E_trial, rel=1e-9)
+        if E_trial > E and last is not None:
+            cosine = velocity @ last / (np.linalg.norm(velocity) * np.linalg.norm(last))
+            expected = (1 - cosine) ** 2 * E_trial <= E and E_trial <= 1.1 * E
+            assert trial.accepted == trial.uphill == expected, trial
+            decided[expected] += 1
+        if trial.accepted:
+            last = velocity
+    assert decided[True] >= 2 and decided[False] >= 2   # both verdicts were tested
 
 
 # ------------------------------------------------------------------ against MINPACK

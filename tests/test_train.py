@@ -181,7 +181,10 @@ def test_progress_bar_with_and_without_tqdm(monkeypatch, capsys):
     ({"method": "sgd", "batch_size": 9}, r"batch_size must be an integer in \[1, 2\]"),
     ({"method": "gd", "lr": -1.0}, "lr must be a finite non-negative number"),
     ({"method": "lm", "mu": 0.0}, "mu must be a finite positive number"),
-    ({"method": "lm", "mu_max": 1e10}, "takes mu, ftol, xtol, gtol, geodesic; got unknown mu_max"),
+    ({"method": "lm", "mu_max": 1e10},
+     "takes mu, ftol, xtol, gtol, geodesic, uphill; got unknown mu_max"),
+    ({"method": "lm", "uphill": "yes"}, "uphill must be True or False; got 'yes'"),
+    ({"method": "lm", "geodesic": 1}, "geodesic must be True or False; got 1"),
 ])
 def test_bad_options_are_refused(kwargs, message):
     net = make_net((1, 1), "tanh", "linear")

@@ -12,10 +12,10 @@ Levenberg-Marquardt is Marquardt's scaled form with MINPACK's scaling and stoppi
 rules (More 1978) and Nielsen's damping update (as GSL's ``multifit_nlinear``): D^2 is
 the running maximum of diag(J^T J) (a column of zeros gets 1), so mu is relative to
 the curvature of each weight and the step does not depend on the units of the weights.
-A trial step is taken when it lowers E; the gain ratio rho = (actual reduction of E) /
-(reduction predicted by the model) then sets mu for the next step
-(``symnet.optimizers.NielsenDamping``: divided by up to 3 when the model is good).
-After a trial that does not lower E, mu is set so that the next scaled step ||D p|| is
+A trial step is taken when it lowers E (lm with sse: or is an uphill step, below); the
+gain ratio rho = (actual reduction of E) / (reduction predicted by the model) then
+sets mu for the next step (``symnet.optimizers.NielsenDamping``: divided by up to 3
+when the model is good). After a trial that does not lower E, mu is set so that the next scaled step ||D p|| is
 t* times as long, t* in [0.1, 0.5] the minimum of the parabola through E and its slope
 at the start and E at the trial (MINPACK's lmder; ``symnet.train._damped``). Newton's
 method damps the exact Hessian the same way with an isotropic D^2 = c I, c the largest
@@ -26,7 +26,10 @@ J^T J. For sum-of-squares, lm adds the
 geodesic acceleration of Transtrum & Sethna (2012) to the step, a / 2 with
 a = -(J^T J + mu D^2)^-1 J^T r_vv and r_vv the exact second directional derivative
 of the outputs, when it is small (``geodesic=False`` turns it off; see
-``symnet.train._damped``). Tolerances 0 are replaced by machine epsilon.
+``symnet.train._damped``). For sum-of-squares, lm also takes a trial that raised E
+by at most 10% when it goes on in the direction of the last step (Transtrum &
+Sethna's uphill step, test ``symnet.train._damped.is_uphill_step``; ``uphill=False``
+turns it off), with mu unchanged. Tolerances 0 are replaced by machine epsilon.
 
 A second-order run stops, converged, when the first of these holds (MINPACK's tests):
 
@@ -74,8 +77,10 @@ __all__ = ["fit", "FitResult", "FitHistory", "Trial", "TrainingDiverged", "METHO
 
 METHODS = ("gd", "sgd", "momentum", "rmsprop", "adam", "newton", "lm")
 # Initial damping mu (relative to D^2) and MINPACK's tolerances, as scipy's least_squares.
-DAMPING = {"lm": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "geodesic": True},
+DAMPING = {"lm": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "geodesic": True,
+                  "uphill": True},
            "newton": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8}}
+SWITCHES = ("geodesic", "uphill")   # the lm options that are True or False
 SGD_BATCH = 32
 DIVERGENCE_FACTOR = 1e3   # E above this many times its start: diverging
 DIVERGENCE_RISES = 5      # or E and ||dE/dw|| rising this many steps in a row, above the start
@@ -269,10 +274,11 @@ def _options(method, hyper):
         raise SymnetError(f"method={method!r} takes {', '.join(defaults)}; got unknown "
                           f"{', '.join(sorted(unknown))}")
     options = {**defaults, **hyper}
-    if not isinstance(options.get("geodesic", False), bool):
-        raise SymnetError(f"geodesic must be True or False; got {options['geodesic']!r}")
+    for name in SWITCHES:
+        if not isinstance(options.get(name, False), bool):
+            raise SymnetError(f"{name} must be True or False; got {options[name]!r}")
     for name, value in options.items():
-        if name == "geodesic":
+        if name in SWITCHES:
             continue
         if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0
                 and (value > 0 or name != "mu")):
@@ -315,7 +321,8 @@ def fit(net, X, T, loss="sse", method="adam", *, w0=None, seed=0, max_iter=1000,
         lam >= 0: minimise E = sum_n E_n + lam/2 ||w||^2 (L2 weight decay; default 0).
     **hyper
         lr, momentum, rho, beta1, beta2, eps (see ``symnet.optimizers``); for lm the
-        initial damping mu, ftol, xtol, gtol and geodesic (True: geodesic acceleration);
+        initial damping mu, ftol, xtol, gtol, geodesic (True: geodesic acceleration) and
+        uphill (True: take Transtrum & Sethna's uphill steps);
         for newton mu, ftol, xtol (see the module docstring and ``DAMPING``).
 
     Returns
