@@ -24,7 +24,7 @@ ranking of single starts.
 
 BLAS runs single-threaded (set before NumPy loads, unless already set).
 
-Usage: python benchmarks/bench_lm.py [--starts 20] [--problems curve,sine]
+Usage: python benchmarks/bench_lm.py [--starts 40] [--problems curve,sine]
 """
 import argparse
 import os
@@ -86,7 +86,7 @@ def row(name, seed, theirs, mine, lower):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--starts", type=int, default=20, help="seeds 0 .. starts-1")
+    parser.add_argument("--starts", type=int, default=40, help="seeds 0 .. starts-1")
     parser.add_argument("--problems", default="curve,sine")
     arguments = parser.parse_args()
     side = "E | nfev | njev | stop | ‖g‖"

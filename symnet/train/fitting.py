@@ -15,14 +15,14 @@ the curvature of each weight and the step does not depend on the units of the we
 A trial step is taken when it lowers E (lm with sse: or is an uphill step, below); the
 gain ratio rho = (actual reduction of E) / (reduction predicted by the model) then
 sets mu for the next step (``symnet.optimizers.NielsenDamping``: divided by up to 3
-when the model is good). After a trial that does not lower E, mu is set so that the next scaled step ||D p|| is
-t* times as long, t* in [0.1, 0.5] the minimum of the parabola through E and its slope
-at the start and E at the trial (MINPACK's lmder; ``symnet.train._damped``). Newton's
-method damps the exact Hessian the same way with an isotropic D^2 = c I, c the largest
-|H_jj| seen, and rejects a damping that leaves H + mu c I indefinite (mu * 2, 4, 8, ...
-then). For cross-entropy, lm uses the generalised Gauss-Newton matrix
-sum_n B_n^T Lambda_n B_n of ``symnet.hessian`` (``approx="gauss_newton"``) in place of
-J^T J. For sum-of-squares, lm adds the
+when the model is good). After a trial that does not lower E, mu is set so that the
+next scaled step ||D p|| is t* times as long, t* in [0.1, 0.5] the minimum of the
+parabola through E and its slope at the start and E at the trial (MINPACK's lmder;
+``symnet.train._damped``). Newton's method damps the exact Hessian the same way with
+an isotropic D^2 = c I, c the largest |H_jj| seen, and rejects a damping that leaves
+H + mu c I indefinite (mu * 2, 4, 8, ... then). For cross-entropy, lm uses the
+generalised Gauss-Newton matrix sum_n B_n^T Lambda_n B_n of ``symnet.hessian``
+(``approx="gauss_newton"``) in place of J^T J. For sum-of-squares, lm adds the
 geodesic acceleration of Transtrum & Sethna (2012) to the step, a / 2 with
 a = -(J^T J + mu D^2)^-1 J^T r_vv and r_vv the exact second directional derivative
 of the outputs, when it is small (``geodesic=False`` turns it off; see
