@@ -99,6 +99,21 @@ def test_gauss_newton_is_the_sum_of_jacobian_products(name, loss, act):
     assert _relative(G, expected) < 1e-11
 
 
+@pytest.mark.parametrize("name, loss, act", [("conv1d", "cross_entropy", "softmax"),
+                                             ("residual", "cross_entropy", "sigmoid"),
+                                             ("rnn_last", "sse", "linear")])
+def test_gauss_newton_named_form_against_the_oracle(name, loss, act):
+    # The named form (canonical.weighted_gram: upper triangle, mirrored) is not what
+    # evaluate runs; evaluated entry by entry from it alone it must give the oracle's
+    # B^T Lambda B (complex-step B, Lambda written by hand), and be symmetric as written.
+    net, X, w, T, forward, out = _case(name, loss, act)
+    G = _derived("gauss_newton", name, loss, act)
+    weights = oracle_curvature.output_hessian(loss, act, forward(X, w), T)
+    expected = oracle_curvature.gauss_newton(out, X, w, weights)
+    assert _relative(G.evaluate_entries(X, w, T), expected) < 1e-11
+    assert G.named == G.named.T
+
+
 @pytest.mark.parametrize("name, loss, act", CASES)
 def test_residual_term_is_the_residuals_times_second_derivatives(name, loss, act):
     net, X, w, T, forward, out = _case(name, loss, act)

@@ -31,6 +31,7 @@ from ..compiled import layered_form
 from .._validate import check_finite_result
 from ..errors import SymnetError
 from ..graph.loss_kernels import output_derivative
+from ..graph.canonical import weighted_gram
 from ..graph.losses import get_loss
 from . import layered_derivations as layered
 from .layered_derivations import ForwardMode, LayeredDerivation, tangent_symbol
@@ -80,13 +81,7 @@ def gauss_newton(net, loss, *, weight_decay=None):
          for out, (adjoint, _) in zip(_outputs_of(net, loss.jacobian_of), rows)]
     # Lambda_n from the loss's row, in this network's y, t and a^(L)
     weights = loss.gauss_newton_named(net).xreplace(layered._loss_symbols(net, loss))
-    pairs = [(k, m) for k in range(K) for m in range(K) if weights[k, m] != 0]
-    entries = {}
-    for p in range(W):
-        for q in range(p, W):       # symmetric: derive the upper triangle
-            entries[p, q] = entries[q, p] = sp.Add(*[B[k][p] * weights[k, m] * B[m][q]
-                                                     for k, m in pairs])
-    named = sp.ImmutableMatrix(W, W, lambda p, q: entries[p, q])
+    named = weighted_gram([[B[k][p] for k in range(K)] for p in range(W)], weights)
     # evaluated in matrix form: B by the one backward pass over the terms, then sum B^T Lambda B
     return layered._matrix_route("gauss_newton", net, named, definitions,
                                  layered_form.gauss_newton_values, loss=loss,

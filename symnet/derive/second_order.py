@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..compiled import matrix_form as engine
 from .._size import check_hessian
-from ..graph.canonical import add, mul
+from ..graph.canonical import weighted_gram
 from .first_order import param_jacobian_named, symbolic_deltas
 from .derivation import Derivation
 from ..errors import SymnetError
@@ -71,33 +71,17 @@ def exact_entry(net, loss, p, q, definitions):
 
 
 def _gauss_newton_named(net, loss, definitions):
-    """B^T Lambda B (W x W) in named form, B = d out/dw (K x W): W^2 K products built once.
+    """B^T Lambda B (W x W) in named form, B = d out/dw (K x W), Lambda_n = d^2 E_n / d out^2.
 
-    Lambda_n = d^2 E_n / d out^2 is derived from the loss's row (I for sse, in a^(L) where
-    the loss has a stable form there: the canonical pairs). Lambda B is formed first
-    (nothing to do for Lambda = I), then entry (p, q) = sum_k B[k, p] (Lambda B)[k, q] for
-    p <= q only: the matrix is symmetric. Products and sums go through
-    ``symnet.graph.canonical`` (SymPy's own result, without its general flatten where it
-    would change nothing) and skip zero factors: SymPy's ``B.T * Lambda * B`` built
-    every one of the K^2 W + K W^2 products with the full flatten (111 s for [8,16,16,4]).
+    Lambda is derived from the loss's row (I for sse, in a^(L) where the loss has a
+    stable form there: the canonical pairs); the product is ``canonical.weighted_gram``
+    (upper triangle, canonical products, zero factors skipped: SymPy's ``B.T * Lambda * B``
+    took 111 s for [8,16,16,4]).
     """
     B, _ = param_jacobian_named(net, definitions, of=loss.jacobian_of)
-    Lam = loss.gauss_newton_named(net)
     K, W = B.shape
-    columns = [[B[k, p] for k in range(K)] for p in range(W)]
-    if Lam == sp.eye(K):
-        weighted = columns
-    else:
-        weighted = [[add(*[mul(Lam[k, m], column[m]) for m in range(K)
-                           if Lam[k, m] != 0 and column[m] != 0]) for k in range(K)]
-                    for column in columns]
-    upper = {}
-    for p in range(W):
-        for q in range(p, W):
-            upper[p, q] = add(*[mul(b, c) for b, c in zip(columns[p], weighted[q])
-                                if b != 0 and c != 0])
-    return sp.ImmutableMatrix(W, W, [upper[min(p, q), max(p, q)]
-                                     for p in range(W) for q in range(W)])
+    return weighted_gram([[B[k, p] for k in range(K)] for p in range(W)],
+                         loss.gauss_newton_named(net))
 
 
 def hessian(net, loss, approx=None, *, weight_decay=None):

@@ -37,7 +37,7 @@ Examples
 import sympy as sp
 from sympy.core.basic import _args_sortkey  # the key Mul.flatten and Add.flatten sort by
 
-__all__ = ["mul", "add"]
+__all__ = ["mul", "add", "weighted_gram"]
 
 _ONE, _ZERO = sp.S.One, sp.S.Zero
 _PLAIN = (sp.Symbol, sp.Add, sp.Pow, sp.Function)  # kinds of factor with nothing hidden
@@ -146,3 +146,37 @@ def add(*terms):
     if constant is not _ZERO:
         kept.insert(0, constant)
     return sp.Add._from_args(kept, True) if len(kept) > 1 else kept[0]
+
+
+def weighted_gram(columns, weights):
+    """The symmetric matrix G_pq = sum_km B_kp Lambda_km B_mq from B's columns, in named form.
+
+    ``columns[p]`` is column p of B (its K entries), ``weights`` the K x K SymPy matrix
+    Lambda: the Gauss-Newton matrix B^T Lambda B of any network. Lambda B is formed
+    first (nothing to do for Lambda = I), then each entry of the upper triangle once
+    (G is symmetric), with ``mul`` and ``add`` and no product by a zero: SymPy's
+    ``B.T * Lambda * B`` builds all K^2 W + K W^2 products with its general flatten.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> b11, b12, b21, b22, l = sp.symbols("b11 b12 b21 b22 l")
+    >>> G = weighted_gram([[b11, b21], [b12, b22]], sp.Matrix([[1, 0], [0, l]]))
+    >>> G[0, 1], G[1, 0] == G[0, 1]
+    (b11*b12 + b21*b22*l, True)
+    """
+    K = len(columns[0]) if columns else 0
+    if weights == sp.eye(K):
+        weighted = columns
+    else:
+        weighted = [[add(*[mul(weights[k, m], column[m]) for m in range(K)
+                           if weights[k, m] != 0 and column[m] != 0]) for k in range(K)]
+                    for column in columns]
+    W, upper = len(columns), {}
+    for p in range(W):
+        for q in range(p, W):
+            upper[p, q] = add(*[mul(b, c) for b, c in zip(columns[p], weighted[q])
+                                if b != 0 and c != 0])
+    return sp.ImmutableMatrix(W, W, [upper[min(p, q), max(p, q)]
+                                     for p in range(W) for q in range(W)])
+
