@@ -144,9 +144,9 @@ def test_jax_bad_shapes_and_values():
 
 def test_jax_refuses_what_runs_on_numpy_only():
     net = symnet.MLP([2, 2, 1])
-    with pytest.raises(symnet.SymnetError, match="NumPy only"):
-        symnet.hessian_residual(net, "sse").evaluate(jnp.ones((2, 2)), net.init_params(),
-                                                     jnp.ones((2, 1)))
+    # the direct input Jacobian evaluates its substituted entries, lambdified to NumPy
+    with pytest.raises(symnet.SymnetError, match="'input_jacobian', method='direct'.*NumPy only"):
+        symnet.input_jacobian(net, method="direct").evaluate(jnp.ones((2, 2)), net.init_params())
 
 
 def test_jax_overflow_is_reported():

@@ -6,8 +6,9 @@ on NumPy; a correlation's windows gathered instead of viewed). Every value is co
 with the independent NumPy networks of tests/oracle.py (convolutions written as loops, the
 Elman RNN, differentiated by complex step to full precision and by central differences),
 and with symnet's NumPy evaluation at 1e-13 relative (the issue's bar: the same formulas
-in another array library differ only by rounding). What does not run on JAX is refused
-before anything is traced, naming the kind and the network.
+in another array library differ only by rounding). What does not run on JAX (the direct
+input Jacobian) is refused before anything is traced, naming the kind and the network.
+The second derivatives on JAX: tests/test_backends_layered_curvature.py.
 """
 import numpy as np
 import pytest
@@ -159,28 +160,6 @@ def test_float32_jax_input_to_a_network_is_refused_not_converted():
         grad.evaluate(jnp.asarray(X, dtype=jnp.float32), w, T)
     with pytest.raises(symnet.SymnetError, match=r"X must have shape \(N, 24\)"):
         grad.evaluate(jnp.ones((5, 23)), w, T)
-
-
-CURVATURE = {
-    "hessian": lambda net: symnet.hessian(net, "sse"),
-    "hessian_residual": lambda net: symnet.hessian_residual(net, "sse"),
-    "hessian_vector_product": lambda net: symnet.hessian_vector_product(net, "sse"),
-    "input_hessian": lambda net: symnet.input_hessian(net),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(CURVATURE))
-@pytest.mark.parametrize("case", ["conv1d_stride2_same", "rnn_last"])
-def test_kinds_that_run_on_numpy_only_are_refused_up_front_by_name(case, kind):
-    net, _, X, w, T = _problem(case, "linear", n=2)
-    derivation = CURVATURE[kind](net)
-    arrays = [jnp.asarray(X), jnp.asarray(w), jnp.asarray(T)]
-    if kind == "hessian_vector_product":
-        arrays.append(jnp.ones(net.n_params))
-    name = type(net).__name__
-    with pytest.raises(symnet.SymnetError,
-                       match=rf"\(kind '{kind}'\) of an? {name} is evaluated on NumPy only"):
-        derivation.evaluate(*arrays)
 
 
 @pytest.mark.parametrize("build", [lambda: CASES["conv1d_stride2_same"]("linear")[0],

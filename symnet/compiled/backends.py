@@ -5,10 +5,10 @@ array library is only where its per-layer pieces come from. ``ops_for(X)`` gives
 
 * ``NUMPY``: the NumPy kernels of ``symnet.graph`` as they are (the default path, unchanged);
 * ``ArrayOps("jax")``: the SAME SymPy expressions (h(a), h'(a) and h''(a) in (a, z), the
-  loss's delta, Lambda and d delta/da columns, softmax's derivative blocks) printed for
-  ``jax.numpy`` by SymPy's JAX printer, with symnet's functions printed by their own NumPy
-  rules (``sigmoid`` as the kernel e / (1 + e) with e = exp(-|a|), ...) and the named
-  kernels bound to their array-API versions (``symnet.compiled.array_kernels``).
+  loss's delta, Lambda, d delta/da and dE_n/d out columns, softmax's derivative blocks)
+  printed for ``jax.numpy`` by SymPy's JAX printer, with symnet's functions printed by
+  their own NumPy rules (``sigmoid`` as the kernel e / (1 + e) with e = exp(-|a|), ...)
+  and the named kernels bound to their array-API versions (``symnet.compiled.array_kernels``).
 
 ``evaluate_jax`` runs a derivation on JAX arrays: the whole evaluation is one
 ``jax.jit``-compiled function per derivation (JAX recompiles it per input shape) that
@@ -38,6 +38,7 @@ from .._validate import check_finite_result
 from ..errors import SymnetError
 from ..graph.activations import value_form
 from ..graph.loss_kernels import activation_key
+from ..graph.losses import Loss
 from ..graph.output_kernels import (block_entries, softmax_curvature_values,
                                     softmax_jacobian_values)
 from .array_kernels import namespace_kernels
@@ -45,13 +46,16 @@ from .array_kernels import namespace_kernels
 __all__ = ["library_of", "foreign_library", "ops_for", "NUMPY", "ArrayOps", "evaluate_jax",
            "JAX_KINDS"]
 
-# The kinds whose evaluator is the MLP's matrix form alone (the residual term has
-# NumPy-only steps of its own): these run on JAX.
+# The kinds whose evaluator is the MLP's matrix form alone (the residual term: its
+# R-operator on the pseudo-error, whose pieces come from the ops too): these run on JAX.
 JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian",
-                       "gauss_newton", "hessian_vector_product", "input_hessian"})
-# A Network's or RNN's kinds that run its matrix form (symnet.compiled.layered_form) alone;
-# its curvature kinds evaluate the named form compiled to NumPy (compile_straight_line).
-LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton"})
+                       "gauss_newton", "hessian_residual", "hessian_vector_product",
+                       "input_hessian"})
+# A Network's or RNN's kinds that run its matrix form alone (symnet.compiled.layered_form and
+# layered_curvature_form): all but the direct input Jacobian (its named form compiled to NumPy).
+LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton",
+                               "hessian", "hessian_residual", "hessian_vector_product",
+                               "input_hessian"})
 
 
 def library_of(value):
@@ -95,11 +99,18 @@ class _NumpyOps:
             return act.second_derivative_numpy_azs(A, Z, slope)
         return act.second_derivative_numpy_az(A, Z)
 
+    def map_columns(self, along, V):
+        """along(V[:, p]) for every column p, stacked on a last axis (a loop)."""
+        return np.stack([along(V[:, p]) for p in range(V.shape[1])], axis=-1)
+
     def loss_delta(self, loss, A, Y, T, dh):
         return loss.delta(A, Y, T, dh)
 
     def loss_r_delta(self, loss, A, Y, T, dh, d2h, RA):
         return loss.r_delta(A, Y, T, dh, d2h, RA)
+
+    def loss_residual(self, loss, A, Y, T):
+        return loss.residual(A, Y, T)
 
     def loss_weights(self, loss, Y, T, A):
         return loss.gauss_newton_weights(Y, T, A)
@@ -149,6 +160,12 @@ class ArrayOps:
                                  "allow_unknown_functions": True, "user_functions": {}})
         return sp.lambdify(arguments, expressions, modules=self._modules, printer=printer,
                            cse=True)
+
+    def map_columns(self, along, V):
+        """along(V[:, p]) for every column p, stacked on a last axis: ``jax.vmap`` of one
+        column's code (traced once, batched by XLA), not P copies of it."""
+        import jax
+        return jax.vmap(along, in_axes=1, out_axes=-1)(V)
 
     def _cached(self, key, build):
         if key not in self._compiled:
@@ -225,12 +242,27 @@ class ArrayOps:
         matrix = xp.stack(columns, axis=-1)[..., kernel.place]
         return matrix if R is None else R @ xp.swapaxes(matrix, -1, -2)
 
+    # A loss of the table (``Loss``) is its SymPy kernels, printed here. The one other loss
+    # the engine is given, the residual term's pseudo-error (``matrix_form``), has no
+    # kernels of its own: its delta and R{delta} are written against the namespace of
+    # their inputs, from the pieces below (``loss_residual``, the output blocks), so they
+    # run as they are, here as on NumPy. Told apart by type: a pseudo-loss needs no
+    # marker, and a table loss can never take that path by accident.
     def loss_delta(self, loss, A, Y, T, dh):
+        if not isinstance(loss, Loss):
+            return loss.delta(A, Y, T, dh)
         kernel = loss._kernels.delta
         return self._vector(kernel, self._loss_columns(kernel, A, Y, T, dh))
 
     def loss_r_delta(self, loss, A, Y, T, dh, d2h, RA):
+        if not isinstance(loss, Loss):
+            return loss.r_delta(A, Y, T, dh, d2h, RA)
         return self._matrix(loss._kernels.slope, A, Y, T, dh, d2h, RA)
+
+    def loss_residual(self, loss, A, Y, T):
+        """r = dE_n/d out (N, K): the loss's ``residual`` kernel (y - t for sse), printed."""
+        kernel = loss._kernels.residual
+        return self._vector(kernel, self._loss_columns(kernel, A, Y, T))
 
     def loss_weights(self, loss, Y, T, A):
         return self._matrix(loss._kernels.weights, A, Y, T)

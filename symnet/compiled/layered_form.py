@@ -111,6 +111,23 @@ def _assembled(net, lead, uses, biases, summed, xp):
     return result
 
 
+def bias_sum(part, term, summed):
+    """dF/db of ``term``'s bias from its rows' dF/da (N, R, n): (R, n_b) summed over samples,
+    else (N, R, n_b); a kernel's bias is summed over its positions too (weight sharing).
+
+    >>> from symnet.compiled.layered_terms import Term, Identity
+    >>> from symnet.graph.layered import ParameterBlock
+    >>> term = Term(0, Identity(), bias=ParameterBlock("b", slice(0, 1), (1,), 1, True))
+    >>> bias_sum(np.array([[[1.0, 2.0]], [[3.0, 4.0]]]), term, summed=True)   # 1 + 2 + 3 + 4
+    array([[10.]])
+    """
+    N, R = part.shape[:2]
+    if summed:                     # the sum over samples as one product
+        xp = array_namespace(part)
+        return (xp.ones(N) @ part.reshape(N, -1)).reshape((R, term.bias.shape[0], -1)).sum(axis=-1)
+    return part.reshape((N, R, term.bias.shape[0], -1)).sum(axis=-1)
+
+
 def backward(net, terms, Z, dh, w, top, summed=False, inputs=False):
     """From ``top`` = dF/da^(L) (N, R, n_L): every parameter's dF/dw, and dF/dx if ``inputs``.
 
@@ -149,12 +166,8 @@ def backward(net, terms, Z, dh, w, top, summed=False, inputs=False):
                                                       (block, term.operator, [], []))
                 parts.append(part)
                 values.append(Z[term.source][..., term.columns])
-            if term.bias is not None:  # a kernel's bias: summed over positions too
-                if summed:                     # the sum over samples as one product
-                    per_bias = (xp.ones(N) @ part.reshape(N, -1)).reshape(
-                        (R, term.bias.shape[0], -1)).sum(axis=-1)
-                else:
-                    per_bias = part.reshape((N, R, term.bias.shape[0], -1)).sum(axis=-1)
+            if term.bias is not None:
+                per_bias = bias_sum(part, term, summed)
                 if term.bias.label in biases:
                     per_bias = biases[term.bias.label][1] + per_bias
                 biases[term.bias.label] = (term.bias, per_bias)

@@ -35,7 +35,7 @@ __all__ = [
     "forward_pass", "layer_derivatives", "backward", "output_block", "output_curvature",
     "error_value", "gradient_values", "gradient_from_deltas", "sensitivities",
     "input_jacobian_values", "param_jacobian_values", "hessian_vector_values",
-    "gauss_newton_values",
+    "residual_values", "gauss_newton_values",
 ]
 
 _CHUNK_ELEMENTS = CHUNK_ELEMENTS  # directional tensors are cut into sample chunks of this many floats
@@ -148,12 +148,15 @@ def output_curvature(net, Y, d2h, of="y"):
     (``symnet.graph.output_kernels``), S_kp (delta_km - y_m) - y_k S_mp with S the Jacobian.
     """
     N, K = Y.shape
-    if of == "a" or net.activations[-1].elementwise:
-        block = np.zeros((N, K, K, K))
-        if of == "y":
-            block[:, np.arange(K), np.arange(K), np.arange(K)] = d2h
-        return block
-    return ops_for(Y).softmax_curvature(Y)
+    ops = ops_for(Y)
+    if of == "a":
+        return ops.xp.zeros((N, K, K, K))
+    if net.activations[-1].elementwise:
+        # h''(a_k) times the tensor [k = m = p], made from eye: a product, not a write
+        # into zeros, so that it runs on immutable (JAX) arrays as well
+        eye = ops.xp.eye(K)
+        return d2h[:, :, None, None] * (eye[:, :, None] * eye[None, :, :])
+    return ops.softmax_curvature(Y)
 
 
 def sensitivities(net, A, Z, dh, w, of="y"):
@@ -299,6 +302,55 @@ def hessian_vector_values(net, loss, X, w, T, V):
     if loss.weight_decay:  # the Hessian of lam/2 ||w||^2 is lam I
         total += loss.weight_decay * V
     return total
+
+
+class _ResidualPseudoLoss:
+    """The pseudo-error sum_k r_k out_k, r = dE_n/dout held fixed, in the engine's loss interface.
+
+    Its output 'delta' is s_m^(L) = sum_k r_k d out_k / d a_m^(L) (the output block
+    contracted with r) and R{s_m^(L)} = sum_k r_k sum_p d^2 out_k / d a_m d a_p R{a_p}
+    (the output map's second-order block; 0 for out = a^(L)), so the engine's one
+    R-operator gives the residual term (``symnet.derive.curvature_terms``).
+
+    Written once for every array library: r is the loss's own ``residual`` kernel, taken
+    through the ops of the inputs' library (``ops.loss_residual``), the output blocks are
+    the engine's, and the contractions that library's einsum.
+    """
+
+    weight_decay = 0.0  # the residual term has none: lam I is all in the Gauss-Newton term
+
+    def __init__(self, net, loss):
+        self.net, self.loss = net, loss
+
+    def delta(self, A, Y, T, dh):
+        ops = ops_for(Y)
+        r = ops.loss_residual(self.loss, A, Y, T)  # y - t (sse), delta^(L) (cross-entropy)
+        block = output_block(self.net, A, Y, dh, self.loss.jacobian_of)
+        return ops.xp.einsum("nk,nkm->nm", r, block)
+
+    def r_delta(self, A, Y, T, dh, d2h, RA):
+        ops = ops_for(Y)
+        r = ops.loss_residual(self.loss, A, Y, T)
+        second = output_curvature(self.net, Y, d2h, self.loss.jacobian_of)
+        return ops.xp.einsum("nmp,nqp->nqm", ops.xp.einsum("nk,nkmp->nmp", r, second), RA)
+
+
+def residual_values(net, loss, X, w, T):
+    """sum_n sum_k r_nk d^2 out_nk / dw dw (W, W): the R-operator on the pseudo-error, V = I.
+
+    >>> import symnet
+    >>> from symnet.graph.losses import get_loss
+    >>> net = symnet.MLP([1, 1], output="softplus")   # y = softplus(a), a = w x + b
+    >>> # x = 2, w = b = 0, t = 0: r = y - t = log 2, and d^2 y/d(w, b)^2 = softplus''(0)
+    >>> # [[x^2, x], [x, 1]] with softplus''(0) = sigma(0) sigma(0) = 1/4
+    >>> R = residual_values(net, get_loss("sse", net), np.array([[2.0]]), np.zeros(2),
+    ...                     np.array([[0.0]]))
+    >>> R / np.log(2)
+    array([[1.  , 0.5 ],
+           [0.5 , 0.25]])
+    """
+    return hessian_vector_values(net, _ResidualPseudoLoss(net, loss), X, w, T,
+                                 np.eye(net.n_params))
 
 
 def _augmented_order(net):

@@ -7,8 +7,8 @@ Two parts, both read from what actually runs, so the text cannot drift from it:
   where the evaluation needs them d delta/da and Lambda) -- the expressions the engine
   lambdifies, printed by the same printer;
 * the functions of the matrix form that ``evaluate`` reaches (``symnet.compiled.matrix_form``
-  for an MLP; ``layered_form`` and the operators of ``layered_terms`` for a Network or
-  RNN), found by walking the names its code calls, in call order, with the network's
+  for an MLP; ``layered_form``, ``layered_curvature_form`` and the operators of
+  ``layered_terms`` for a Network or RNN), found by walking the names its code calls, in call order, with the network's
   ``forward_layers`` (the one forward pass, and a Network's or RNN's stage functions)
   where they call it.
 
@@ -28,7 +28,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..graph.activations import value_form
-from . import layered_form, layered_terms, matrix_form
+from . import layered_curvature_form, layered_form, layered_terms, matrix_form
 
 __all__ = ["derivation_source"]
 
@@ -46,10 +46,13 @@ def _printer(backend):
 
 
 # Shown where the evaluation reaches them: the matrix forms' functions and classes.
-_SHOWN_MODULES = (matrix_form.__name__, layered_form.__name__, layered_terms.__name__)
+_SHOWN_MODULES = (matrix_form.__name__, layered_form.__name__, layered_terms.__name__,
+                  layered_curvature_form.__name__)
 # Reached in the code but run once, when the derivation is built, not by ``evaluate``:
 # a Network's terms are made by its derivation and handed to every evaluation.
 _BUILT_ONCE = {"stage_terms"}
+# The R-operators (an MLP's, a Network's or RNN's): where they run, h'' and d delta/da do.
+_R_OPERATORS = {"_hessian_vector_chunk", "r_backward"}
 
 
 def _shown(target):
@@ -81,7 +84,7 @@ def _called_functions(evaluator, net):
                     walk(member.__code__, member.__globals__)
             return
         walk(target.__code__, target.__globals__)
-        if target is layered_form.backward:
+        if target in (layered_form.backward, layered_curvature_form.r_backward):
             for operator in _operators(net):
                 visit(operator)
 
@@ -136,15 +139,18 @@ def _kernel_lines(derivation, printer, names):
         a = act.variable
         lines.append(f"# h_{l}(a) = {printer.doprint(act.function(a))}")
         lines.append(f"# h_{l}'(a, z) = {printer.doprint(value_form(act.derivative, act.function))}")
-        if "_hessian_vector_chunk" in names:
+        if names & _R_OPERATORS:
             lines.append(f"# h_{l}''(a, z) = "
                          f"{printer.doprint(value_form(act.second_derivative, act.function))}")
     if loss is None or not hasattr(loss, "_kernels"):
         return lines
     kernels = loss._kernels
-    shown = [("delta", kernels.delta, bool(names & {"_deltas", "gradient_values"}))]
-    shown.append(("d delta/da", kernels.slope, "_hessian_vector_chunk" in names))
-    shown.append(("Lambda", kernels.weights, "gauss_newton_values" in names))
+    if "_ResidualPseudoLoss" in names:  # the residual term's R-operator runs on r alone
+        shown = [("r = dE_n/d out", kernels.residual, True)]
+    else:
+        shown = [("delta", kernels.delta, bool(names & {"_deltas", "gradient_values", "r_backward"})),
+                 ("d delta/da", kernels.slope, bool(names & _R_OPERATORS)),
+                 ("Lambda", kernels.weights, "gauss_newton_values" in names)]
     for title, kernel, used in shown:
         if not used:
             continue

@@ -19,7 +19,9 @@ why the outer-product (Levenberg-Marquardt) matrix works near a minimum and fail
 away from it. ``curvature_report`` measures ||H - GN||_F / ||H||_F and warns
 with ``GaussNewtonWarning`` above ``POOR_GAUSS_NEWTON`` (0.1).
 
-The residual term is derived by the R-operator recursion of ``symnet.derive.r_operator``.
+The residual term is derived by the R-operator recursion of ``symnet.derive.r_operator``
+and evaluated by the engine's one R-operator run on the pseudo-error
+(``symnet.compiled.matrix_form.residual_values``), on NumPy or JAX arrays.
 Hessian-vector products (``hessian_vector_product``, in ``symnet.derive.r_operator``) and
 the input Hessian (``input_hessian``, in ``symnet.input_hessian``) are
 re-exported here, so ``from symnet.derive.curvature_terms import ...`` keeps working.
@@ -99,41 +101,12 @@ def _residual_named(net, loss, definitions):
     return hessian_from_deltas(net, s, partials), s
 
 
-class _ResidualPseudoLoss:
-    """The pseudo-error sum_k r_k out_k, r = dE_n/dout held fixed, in the engine's loss interface.
-
-    Its output 'delta' is s_m^(L) = sum_k r_k d out_k / d a_m^(L) (the output block
-    contracted with r) and R{s_m^(L)} = sum_k r_k sum_p d^2 out_k / d a_m d a_p R{a_p}
-    (the output map's second-order block; 0 for out = a^(L)), so the engine's one
-    R-operator gives the residual term.
-    """
-
-    weight_decay = 0.0  # the residual term has none: lam I is all in the Gauss-Newton term
-
-    def __init__(self, net, loss):
-        self.net, self.loss = net, loss
-
-    def delta(self, A, Y, T, dh):
-        r = self.loss.residual(A, Y, T)  # y - t (sse) or delta^(L) (cross-entropy), stably
-        block = engine.output_block(self.net, A, Y, dh, self.loss.jacobian_of)
-        return np.einsum("nk,nkm->nm", r, block)
-
-    def r_delta(self, A, Y, T, dh, d2h, RA):
-        r = self.loss.residual(A, Y, T)
-        second = engine.output_curvature(self.net, Y, d2h, self.loss.jacobian_of)
-        return np.einsum("nmp,nqp->nqm", np.einsum("nk,nkmp->nmp", r, second), RA)
-
-
-def _residual_values(net, loss, X, w, T):
-    return engine.hessian_vector_values(net, _ResidualPseudoLoss(net, loss), X, w, T,
-                                        np.eye(net.n_params))
-
-
 def hessian_residual(net, loss):
     """The residual term sum_n sum_k r_nk d^2 out_nk / dw dw (W x W) that Gauss-Newton drops.
 
     ``named`` is written in r_k = dE_n/dout_k and s_j^(l) (the delta recursion run on
-    the pseudo-error sum_k r_k out_k); ``evaluate`` sums over samples.
+    the pseudo-error sum_k r_k out_k); ``evaluate`` sums over samples (NumPy or JAX
+    arrays; the residual term has no weight decay).
 
     Examples
     --------
@@ -156,7 +129,7 @@ def hessian_residual(net, loss):
     labels = [p.name for p in net.params]
     return Derivation("hessian_residual", net, named, definitions, rows=labels, columns=labels,
                       loss=loss, method="residual",
-                      evaluator=lambda X, w, T: _residual_values(net, loss, X, w, T),
+                      evaluator=lambda X, w, T: engine.residual_values(net, loss, X, w, T),
                       intermediates={"s": {l: sp.Matrix(v) for l, v in s.items()}})
 
 
@@ -291,7 +264,7 @@ def curvature_report(net, loss, X, w, T, threshold=POOR_GAUSS_NEWTON, *, weight_
     else:
         H = engine.hessian_vector_values(net, loss, X, w, T, np.eye(net.n_params))
         GN = engine.gauss_newton_values(net, loss, X, w, T)
-        residual = _residual_values(net, loss, X, w, T)
+        residual = engine.residual_values(net, loss, X, w, T)
     norm = np.linalg.norm(H)
     difference = np.linalg.norm(H - GN)
     relative = float(difference / norm) if norm > 0 else (0.0 if difference == 0 else np.inf)

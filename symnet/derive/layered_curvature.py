@@ -17,8 +17,11 @@ kernel at every position, an RNN's matrices at every step) needs no special case
 * Input Hessian: forward mode along each input x_m over the backpropagated input
   Jacobian's named form: d^2 y_k/dx_i dx_m = d(J_ki)/dx_m.
 
-The forward mode is ``layered_derivations.ForwardMode``, the one the exact Hessian runs;
-the numbers come from the named form compiled to one straight-line NumPy function.
+The forward mode is ``layered_derivations.ForwardMode``, the one the exact Hessian runs.
+``evaluate`` runs the matrix form (the R-operator over the stages' terms,
+``symnet.compiled.layered_curvature_form``; Gauss-Newton's B by the backward pass of
+``symnet.compiled.layered_form``) on NumPy, JAX or Dask; ``evaluate_entries`` the named
+form compiled to one straight-line NumPy function, the route that checks it.
 """
 
 from functools import cached_property
@@ -27,13 +30,14 @@ import numpy as np
 import sympy as sp
 
 from .._size import check_entries, check_hessian
-from ..compiled import layered_form
-from .._validate import check_finite_result
+from ..compiled import layered_curvature_form, layered_form
+from ..compiled.backends import foreign_library
 from ..errors import SymnetError
 from ..graph.loss_kernels import output_derivative
 from ..graph.canonical import weighted_gram
 from ..graph.losses import get_loss
 from . import layered_derivations as layered
+from .derivation import evaluate_on
 from .layered_derivations import ForwardMode, LayeredDerivation, tangent_symbol
 
 __all__ = ["gauss_newton", "hessian_residual", "LayeredHessianVectorProduct", "input_hessian",
@@ -133,9 +137,10 @@ def hessian_residual(net, loss, residual_symbol):
     columns = [mode.along({w_q: 1}, lambda s, w_q=w_q: tangent_symbol(s, w_q), definitions)
                for w_q in net.params]
     named = sp.ImmutableMatrix(W, W, lambda p, q: columns[q][p])
-    return layered._entry_route("hessian_residual", net, named, definitions, loss=loss,
-                                method="residual", intermediates={"s": dict(adjoint)},
-                                **_labels(net))
+    return layered._matrix_route("hessian_residual", net, named, definitions,
+                                 layered_curvature_form.residual_values, loss=loss,
+                                 method="residual", intermediates={"s": dict(adjoint)},
+                                 **_labels(net))
 
 
 # -- Hessian-vector products -------------------------------------------------------------------
@@ -231,9 +236,11 @@ class LayeredHessianVectorProduct(DirectionalEntries, LayeredDerivation):
         self.direction = tuple(direction)
         mode = ForwardMode({**net.equations, **grad.definitions}, grad.named, net.params)
         product = mode.along(dict(zip(net.params, self.direction)), _along_v, definitions)
+        terms, values = layered_form.stage_terms(net), layered_curvature_form.hessian_vector_values
         super().__init__("hessian_vector_product", net, sp.Matrix(product), definitions,
                          rows=[p.name for p in net.params], columns=["Hv"], loss=loss,
-                         evaluator=None, method="forward_mode",
+                         evaluator=lambda X, w, T, V: values(net, loss, X, w, T, V, terms),
+                         method="forward_mode",
                          intermediates={"delta": grad.intermediates["delta"]})
 
     def __repr__(self):
@@ -245,9 +252,12 @@ class LayeredHessianVectorProduct(DirectionalEntries, LayeredDerivation):
                                              extra=self.direction)
 
     def evaluate(self, X, w, T, v):
-        """sum_n H_n v (W,), or (W, P) for P directions v (W, P), without forming H."""
-        return check_finite_result(self.kind_info.description,
-                                   self.evaluate_entries(X, w, T, v))
+        """sum_n H_n v (W,), or (W, P) for P directions v (W, P), without forming H: the
+        R-operator of ``symnet.compiled.layered_curvature_form`` on NumPy, JAX or Dask."""
+        if foreign_library(X, w, T, v):  # JAX or Dask arrays (symnet.compiled.backends)
+            return evaluate_on(self, X, w, T, self._directions(v))
+        X, w, T, single = self._arrays(X, w, T)
+        return self._finished(self._evaluator(X, w, T, self._directions(v)), single)
 
 
 # -- the input Hessian ---------------------------------------------------------------------------
@@ -278,6 +288,7 @@ def input_hessian(net):
                for x_m in net.inputs]
     named = sp.ImmutableDenseNDimArray(
         [[[columns[m][k * D + i] for m in range(D)] for i in range(D)] for k in range(K)])
-    return layered._entry_route("input_hessian", net, named, definitions, method="forward",
-                                rows=[y.name for y in net.layer_values(net.n_layers)],
-                                columns=[x.name for x in net.inputs])
+    return layered._matrix_route("input_hessian", net, named, definitions,
+                                 layered_curvature_form.input_hessian_values, method="forward",
+                                 rows=[y.name for y in net.layer_values(net.n_layers)],
+                                 columns=[x.name for x in net.inputs])

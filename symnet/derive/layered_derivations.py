@@ -16,11 +16,12 @@ rule is written once for every graph.
 The deltas are named (delta_1,3^(1), delta_2^(t), ...), the sensitivities of the
 Jacobians dy_k/da_j too; the exact Hessian differentiates the gradient's named form
 along each parameter (forward mode over the same definitions, named d(...)/dw_q).
-``evaluate`` of the gradient and both Jacobians runs the compiled matrix form
-(``symnet.compiled.layered_form``: a convolution as a correlation, its backprop as the
-transposed correlation, an RNN as a loop over time steps), on NumPy or, traced under
-``jax.jit``, on JAX arrays (``symnet.compiled.backends``); ``evaluate_entries``, and
-``evaluate`` of the others, run the named form compiled to NumPy, one vectorised step per
+``evaluate`` runs the compiled matrix form (``symnet.compiled.layered_form``: a
+convolution as a correlation, its backprop as the transposed correlation, an RNN as a
+loop over time steps; the exact Hessian by the R-operator over the same terms,
+``symnet.compiled.layered_curvature_form``), on NumPy or, traced under ``jax.jit``, on
+JAX arrays (``symnet.compiled.backends``); ``evaluate_entries`` (and ``evaluate`` of the
+direct input Jacobian) runs the named form compiled to NumPy, one vectorised step per
 named quantity over all samples: one straight-line NumPy function whose lines are the
 definitions in order, each in the stable form of ``symnet.graph.rewriting``
 (``compile_straight_line``). Each route checks the other.
@@ -32,7 +33,7 @@ import numpy as np
 import sympy as sp
 
 from .._size import check_direct_route, check_entries, check_hessian
-from ..compiled import layered_form
+from ..compiled import layered_curvature_form, layered_form
 from ..compiled.backends import refuse_jax_arrays
 from ..errors import SymnetError
 from ..graph.layered import LayeredNetwork
@@ -421,5 +422,6 @@ def hessian(net, loss, approx=None, *, weight_decay=None):
                for w_q in net.params]
     named = sp.ImmutableMatrix(W, W, lambda p, q: columns[q][p])
     labels = [p.name for p in net.params]
-    return _entry_route("hessian", net, named, definitions, rows=labels, columns=labels,
-                        loss=loss, intermediates={"delta": grad.intermediates["delta"]})
+    return _matrix_route("hessian", net, named, definitions, layered_curvature_form.hessian_values,
+                         rows=labels, columns=labels, loss=loss,
+                         intermediates={"delta": grad.intermediates["delta"]})
