@@ -142,11 +142,35 @@ def test_jax_bad_shapes_and_values():
         g.evaluate(jnp.asarray([[1.0, np.nan]]), np.zeros(3), np.zeros((1, 1)))
 
 
-def test_jax_refuses_what_runs_on_numpy_only():
-    net = symnet.MLP([2, 2, 1])
-    # the direct input Jacobian evaluates its substituted entries, lambdified to NumPy
-    with pytest.raises(symnet.SymnetError, match="'input_jacobian', method='direct'.*NumPy only"):
-        symnet.input_jacobian(net, method="direct").evaluate(jnp.ones((2, 2)), net.init_params())
+@pytest.mark.parametrize("arch", ARCHS[:6], ids=arch_id)
+def test_direct_input_jacobian_on_jax_equals_the_oracle(arch):
+    # the substituted entries printed for JAX: the oracle's complex step, and NumPy
+    X, w, T, v = _problem(arch)
+    sizes, hidden, output, _ = arch
+    J = symnet.input_jacobian(make_net(sizes, hidden, output), method="direct")
+    got = J.evaluate(jnp.asarray(X), jnp.asarray(w))
+    assert isinstance(got, jax.Array) and got.dtype == jnp.float64
+    assert _relative(got, _oracle("input_jacobian", arch, X, w, T, v)[0]) <= 1e-12
+    assert _relative(got, J.evaluate(X, w)) <= 1e-13
+
+
+def test_direct_input_jacobian_on_jax_keeps_the_issues_large_logits():
+    # MLP([1, 2], output="softmax"), x = 1: w = (400, 400, 0, 0) gives dy/dx = 0 exactly;
+    # w = (355, 0, 0, 0) gives 355 y_1 y_2 = 2.3751294103494829e-152 (mpmath, 40 digits);
+    # w = (800, 0, 0, 0): exp(800) overflows the textbook form, the true value is ~0
+    J = symnet.input_jacobian(symnet.MLP([1, 2], output="softmax"), method="direct")
+    x = jnp.asarray([[1.0]])
+    assert np.all(np.asarray(J.evaluate(x, jnp.asarray([400.0, 400.0, 0.0, 0.0]))) == 0.0)
+    np.testing.assert_allclose(np.asarray(J.evaluate(x, jnp.asarray([355.0, 0.0, 0.0, 0.0]))).ravel(),
+                               [2.375129410349483e-152, -2.375129410349483e-152], rtol=1e-13)
+    assert np.all(np.asarray(J.evaluate(x, jnp.asarray([800.0, 0.0, 0.0, 0.0]))) == 0.0)
+
+
+def test_evaluate_entries_refuses_jax_arrays_not_converts_them():
+    # the named form is compiled to NumPy: JAX arrays (float32 among them) are refused
+    J = symnet.input_jacobian(symnet.MLP([2, 1]))
+    with pytest.raises(symnet.SymnetError, match="evaluate_entries .* takes NumPy arrays"):
+        J.evaluate_entries(jnp.ones((2, 2), dtype=jnp.float32), np.zeros(3))
 
 
 def test_jax_overflow_is_reported():

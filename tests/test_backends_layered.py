@@ -6,8 +6,8 @@ on NumPy; a correlation's windows gathered instead of viewed). Every value is co
 with the independent NumPy networks of tests/oracle.py (convolutions written as loops, the
 Elman RNN, differentiated by complex step to full precision and by central differences),
 and with symnet's NumPy evaluation at 1e-13 relative (the issue's bar: the same formulas
-in another array library differ only by rounding). What does not run on JAX (the direct
-input Jacobian) is refused before anything is traced, naming the kind and the network.
+in another array library differ only by rounding). The direct input Jacobian runs its
+substituted entries printed for JAX.
 The second derivatives on JAX: tests/test_backends_layered_curvature.py.
 """
 import numpy as np
@@ -162,14 +162,22 @@ def test_float32_jax_input_to_a_network_is_refused_not_converted():
         grad.evaluate(jnp.ones((5, 23)), w, T)
 
 
-@pytest.mark.parametrize("build", [lambda: CASES["conv1d_stride2_same"]("linear")[0],
-                                   lambda: symnet.MLP([14, 2])], ids=["Network", "MLP"])
-def test_direct_input_jacobian_is_refused_up_front_for_networks_and_mlps(build):
-    # method="direct" evaluates the substituted entries on NumPy: refused, not traced
-    net = build()
+@pytest.mark.parametrize("case, out", [("conv1d_stride2_same", "softmax"), ("rnn_last", "tanh"),
+                                       ("conv2d", "sigmoid")])   # (residual: too large, refused)
+def test_direct_input_jacobian_on_jax_equals_the_oracle(case, out):
+    # y(x, w) substituted and differentiated, printed for JAX: the oracle's complex step
+    net, f, X, w, _ = _problem(case, out, n=3)
     J = symnet.input_jacobian(net, method="direct")
-    with pytest.raises(symnet.SymnetError, match="kind 'input_jacobian', method='direct'"):
-        J.evaluate(jnp.ones((2, 14)), jnp.asarray(net.init_params()))
+    got = _on_jax(J, X, w)
+    assert _relative(got, oracle.model_input_jacobian(f, X, w)) <= 1e-12
+    assert _relative(got, J.evaluate(X, w)) <= 1e-13
+
+
+def test_evaluate_entries_of_a_network_refuses_jax_arrays():
+    net = CASES["rnn_last"]("linear")[0]
+    grad = symnet.gradient(net, "sse")
+    with pytest.raises(symnet.SymnetError, match="evaluate_entries .* takes NumPy arrays"):
+        grad.evaluate_entries(jnp.ones((2, 8)), net.init_params(), np.zeros((2, 2)))
 
 
 # -- the Gauss-Newton matrix form (layered_form.gauss_newton_values), on NumPy and JAX -------

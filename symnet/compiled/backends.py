@@ -39,6 +39,7 @@ from ..errors import SymnetError
 from ..graph.activations import value_form
 from ..graph.loss_kernels import activation_key
 from ..graph.losses import Loss
+from ..graph.rewriting import MODULES
 from ..graph.output_kernels import (block_entries, softmax_curvature_values,
                                     softmax_jacobian_values)
 from .array_kernels import namespace_kernels
@@ -51,8 +52,8 @@ __all__ = ["library_of", "foreign_library", "ops_for", "NUMPY", "ArrayOps", "eva
 JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "hessian",
                        "gauss_newton", "hessian_residual", "hessian_vector_product",
                        "input_hessian"})
-# A Network's or RNN's kinds that run its matrix form alone (symnet.compiled.layered_form and
-# layered_curvature_form): all but the direct input Jacobian (its named form compiled to NumPy).
+# A Network's or RNN's kinds: its matrix form (symnet.compiled.layered_form and
+# layered_curvature_form), the direct input Jacobian its substituted entries printed for JAX.
 LAYERED_JAX_KINDS = frozenset({"gradient", "input_jacobian", "param_jacobian", "gauss_newton",
                                "hessian", "hessian_residual", "hessian_vector_product",
                                "input_hessian"})
@@ -98,6 +99,10 @@ class _NumpyOps:
         if slope is not None and act.second_derivative_numpy_azs is not None:
             return act.second_derivative_numpy_azs(A, Z, slope)
         return act.second_derivative_numpy_az(A, Z)
+
+    def lambdify(self, arguments, expressions):
+        """``sympy.lambdify`` to NumPy with symnet's kernels (``symnet.graph.numerics``)."""
+        return sp.lambdify(arguments, expressions, modules=MODULES, cse=True)
 
     def map_columns(self, along, V):
         """along(V[:, p]) for every column p, stacked on a last axis (a loop)."""
@@ -300,30 +305,28 @@ def ops_for(X):
 
 # -- evaluating a derivation on JAX arrays ---------------------------------------------------
 def _refuse_unsupported(derivation, library):
-    """SymnetError, before anything is traced, unless ``derivation`` runs a matrix form alone.
+    """SymnetError, before anything is traced, unless ``derivation``'s kind runs on ``library``.
 
-    Which kinds those are depends on the network (``JAX_KINDS`` for an MLP,
-    ``LAYERED_JAX_KINDS`` for a Network or RNN); ``method="direct"`` input Jacobians
-    evaluate their substituted entries on NumPy whatever the network.
+    Every kind does today (``JAX_KINDS`` for an MLP, ``LAYERED_JAX_KINDS`` for a Network
+    or RNN, the direct input Jacobian by its substituted entries printed for JAX); a kind
+    added without a namespace-agnostic evaluator is refused here, by name.
     """
     from ..graph.layered import LayeredNetwork
     layered = isinstance(derivation.net, LayeredNetwork)
     kinds = LAYERED_JAX_KINDS if layered else JAX_KINDS
-    if derivation.kind in kinds and derivation.method != "direct":
+    if derivation.kind in kinds:
         return
-    direct = ", method='direct'" if derivation.method == "direct" else ""
     raise SymnetError(
-        f"{derivation.kind_info.description} (kind {derivation.kind!r}{direct}) of "
+        f"{derivation.kind_info.description} (kind {derivation.kind!r}) of "
         f"{'a' if layered else 'an'} {type(derivation.net).__name__} is evaluated on NumPy "
-        f"only; {library} runs, for an "
-        f"MLP: {', '.join(sorted(JAX_KINDS))}; for a Network or RNN: "
-        f"{', '.join(sorted(LAYERED_JAX_KINDS))} (an input Jacobian with method='backprop', "
-        "the default). Pass NumPy arrays (numpy.asarray(X)).")
+        f"only; {library} runs, for an MLP: {', '.join(sorted(JAX_KINDS))}; for a Network "
+        f"or RNN: {', '.join(sorted(LAYERED_JAX_KINDS))}. Pass NumPy arrays "
+        "(numpy.asarray(X)).")
 
 
 def refuse_jax_arrays(derivation, *arrays):
-    """For a route that evaluates on NumPy by itself (a named form compiled to NumPy): JAX
-    arrays among ``arrays`` are refused as ``evaluate_jax`` refuses what it does not run.
+    """For a route that evaluates on NumPy by itself (``evaluate_entries``: the named form
+    compiled to NumPy): JAX arrays among ``arrays`` are refused with what runs on JAX.
 
     Such a route would otherwise convert them with ``numpy.asarray``: a NumPy array back
     for JAX input, and float32 taken without the user asking.
@@ -334,7 +337,10 @@ def refuse_jax_arrays(derivation, *arrays):
     True
     """
     if any(library_of(array) == "jax" for array in arrays):
-        _refuse_unsupported(derivation, "JAX")
+        raise SymnetError(
+            f"evaluate_entries of {derivation.kind_info.description} evaluates the named "
+            "form compiled to NumPy, and takes NumPy arrays (numpy.asarray(X)); evaluate "
+            "runs on JAX arrays")
 
 
 def _jax_array(jnp, name, value, shape_text):

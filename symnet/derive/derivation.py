@@ -34,7 +34,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from ..compiled.backends import evaluate_jax, foreign_library
+from ..compiled.backends import evaluate_jax, foreign_library, refuse_jax_arrays
 from ..compiled.source import derivation_source
 from ..graph import rewriting
 from .._size import check_expansion
@@ -233,6 +233,9 @@ class Derivation:
 
     # -- numbers -------------------------------------------------------------------
     def _arrays(self, X, w, T):
+        # evaluate sends JAX and Dask arrays elsewhere first: here every route runs on
+        # NumPy, and JAX arrays are refused rather than converted (float32 taken silently)
+        refuse_jax_arrays(self, X, w, T)
         X, single = check_inputs(self.net, X, allow_complex=False)
         w = check_params(self.net, w)
         if self.needs_targets:

@@ -19,6 +19,7 @@ sigma' = z (1 - z)), as a student writes it.
 import sympy as sp
 
 from ..compiled import matrix_form as engine
+from ..compiled.substituted_form import substituted_values
 from ..graph import rewriting
 from ..graph import symbols as sym
 from .._size import check_entries
@@ -185,7 +186,8 @@ def input_jacobian(net, method="backprop"):
         direct = outputs.jacobian(net.inputs)
         derivation = Derivation("input_jacobian", net, direct, {}, rows=rows, columns=columns,
                                 evaluator=None, method="direct")
-        derivation._evaluator = lambda X, w, T: derivation.evaluate_entries(X, w)
+        # the substituted entries printed for the inputs' array library (NumPy, JAX, Dask)
+        derivation._evaluator = lambda X, w, T: substituted_values(derivation, X, w)
         return derivation
     definitions = {}
     G = symbolic_sensitivities(net, definitions)

@@ -34,7 +34,7 @@ import sympy as sp
 
 from .._size import check_direct_route, check_entries, check_hessian
 from ..compiled import layered_curvature_form, layered_form
-from ..compiled.backends import refuse_jax_arrays
+from ..compiled.substituted_form import substituted_values
 from ..errors import SymnetError
 from ..graph.layered import LayeredNetwork
 from ..graph.loss_kernels import derivative_in_value, output_derivative
@@ -77,13 +77,6 @@ class LayeredDerivation(Derivation):
     def _entry_functions(self):
         return compile_straight_line(self.net, self.definitions, self.entries)
 
-    def _arrays(self, X, w, T):
-        # Every route reaching here runs on NumPy (the named form; H v's evaluate comes
-        # straight here): JAX arrays are refused by kind, as evaluate refuses them, not
-        # converted (a NumPy array back, float32 taken without asking).
-        refuse_jax_arrays(self, X, w, T)
-        return super()._arrays(X, w, T)
-
     def latex(self, form="entries", expanded=False, **options):
         r"""The derivation in LaTeX (``symnet.render.layered_latex``): weight sharing as sums.
 
@@ -93,13 +86,6 @@ class LayeredDerivation(Derivation):
         True
         """
         return super().latex(form, expanded, **options)
-
-
-def _entry_route(kind, net, named, definitions, **keywords):
-    derivation = LayeredDerivation(kind, net, named, definitions, evaluator=None, **keywords)
-    # the named form compiled step by step, vectorised over samples
-    derivation._evaluator = lambda X, w, T: derivation.evaluate_entries(X, w, T)
-    return derivation
 
 
 def _matrix_route(kind, net, named, definitions, values, **keywords):
@@ -317,7 +303,11 @@ def input_jacobian(net, method="backprop"):
         check_direct_route("the direct input Jacobian", net.expanded_terms(),
                            len(outputs) * len(net.inputs))
         named = net.outputs.jacobian(net.inputs)     # refused up front when too large
-        return _entry_route("input_jacobian", net, named, {}, method="direct", **labels)
+        derivation = LayeredDerivation("input_jacobian", net, named, {}, evaluator=None,
+                                       method="direct", **labels)
+        # the substituted entries printed for the inputs' array library (NumPy, JAX, Dask)
+        derivation._evaluator = lambda X, w, T: substituted_values(derivation, X, w)
+        return derivation
     _size_check("the input Jacobian", net, len(outputs))
     graph, definitions = _Graph(net), {}
     rows = _sensitivities(net, graph, definitions)
