@@ -73,4 +73,10 @@ def problem(cases, case, out, seed=0, n=5):
         T = rng.uniform(size=(n, K))
     else:
         T = rng.normal(size=(n, K))
+    if case == "conv1d_relu_stride3":
+        # the fixed data keep every ReLU unit away from its kink, where the central
+        # differences would straddle it: asserted, so a change of data cannot pass silently
+        first = oracle.layered_preactivations((1, 8), [("conv1d", 2, 2, "relu", 3)], X,
+                                              w[:2 * 2 + 2])
+        assert np.abs(first[0]).min() >= 1e-3
     return net, f, X, w, T

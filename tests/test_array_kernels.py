@@ -52,3 +52,25 @@ def test_softmax_kernels_agree_with_numpy():
     assert np.allclose(ARRAY["stable_softmax"](a), numerics.stable_softmax(a), rtol=4e-16, atol=0)
     assert np.allclose(ARRAY["neg_log_softmax"](a), numerics.neg_log_softmax(a), rtol=4e-15,
                        atol=0)
+
+
+def test_tanh_slope_given_its_value_keeps_every_digit():
+    # tanh'(a) from (a, z = tanh a): 1 - z^2 where |z| <= 0.8, sech^2 a elsewhere; against
+    # mpmath's sech(a)^2 at 50 digits, densely around the switch |z| = 0.8 (a = atanh 0.8 =
+    # 1.0986) and out to where the textbook 1 - z^2 has lost every digit (|a| >= 19)
+    switch = float(mpmath.atanh(0.8))
+    a = np.concatenate([POINTS, np.linspace(-1.5, 1.5, 3001),
+                        switch + np.linspace(-1e-6, 1e-6, 201), [-switch, 1e-12, 0.7, 0.81]])
+    z = np.tanh(a)
+    got = numerics.sech_squared_given_tanh(a, z)
+    mpmath.mp.dps = 50
+    want = np.array([float(mpmath.sech(mpmath.mpf(float(x))) ** 2) for x in a])
+    normal = want > np.finfo(float).tiny
+    assert _relative(got[normal], want[normal]) < 1e-15
+    assert np.all(np.abs(got[~normal] - want[~normal]) <= 1e-320)
+    textbook = 1 - z * z
+    assert _relative(textbook[normal], want[normal]) > 1e-3    # the form it replaces does not
+    # the engine's tanh' in (a, z) form is this kernel; on JAX the array kernel is sech^2 a
+    from symnet.graph.activations import activation
+    assert np.array_equal(activation("tanh").derivative_numpy_az(a, z), got)
+    assert _relative(ARRAY["sech_squared_given_tanh"](a, z)[normal], want[normal]) < 1e-15

@@ -42,14 +42,7 @@ OUTPUTS = sorted({(case, out) for case, out, _ in PAIRS})
 
 
 def _problem(case, out, seed=0, n=5):
-    net, f, X, w, T = cases.problem(CASES, case, out, seed, n)
-    if case == "conv1d_relu_stride3":
-        # the fixed data keep every ReLU unit away from its kink, where the central
-        # differences would straddle it: asserted, so a change of data cannot pass silently
-        first = oracle.layered_preactivations((1, 8), [("conv1d", 2, 2, "relu", 3)], X,
-                                              w[:2 * 2 + 2])
-        assert np.abs(first[0]).min() >= 1e-3
-    return net, f, X, w, T
+    return cases.problem(CASES, case, out, seed, n)   # ReLU's kink margin asserted there
 
 
 def _on_jax(derivation, *arrays):

@@ -102,6 +102,23 @@ def test_damping_follows_nielsens_rule(curve):
         assert before.accepted == (before.gain > 0 or before.uphill)
 
 
+def _run_and_oracle_systems(curve, seed, K):
+    """K lm iterations (no geodesic acceleration) from init_params(seed), and at the weights
+    w_k of each iteration (the run stopped after k steps) the oracle's (w, J, e, D^2), D^2
+    the running maximum of the column norms^2 of J (MINPACK's scaling)."""
+    args = (curve.net, curve.X, curve.T)
+    w0 = curve.net.init_params(seed)
+    run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
+    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
+                      for k in range(1, K)]
+    d2, systems = np.zeros(curve.net.n_params), []
+    for w in weights:
+        J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(len(curve.X), -1)
+        d2 = np.maximum(d2, np.sum(J ** 2, axis=0))
+        systems.append((w, J, oracle_residuals(curve, w), d2.copy()))
+    return run, systems
+
+
 def test_rejection_cuts_the_step_as_minpack(curve):
     # After a trial step v that does not lower E, MINPACK's lmder makes the next step
     # t* times as long in the scaled norm ||D p||, with t* the minimum of the parabola
@@ -109,18 +126,8 @@ def test_rejection_cuts_the_step_as_minpack(curve):
     # g^T v)) clipped to [0.1, 0.5] (0.1 when E(w + v) >= 100 E). Checked with the oracle's
     # J, e and E at the weights of each iteration (w_k = the run stopped after k steps),
     # D^2 the running maximum of the column norms^2 of J (MINPACK's scaling).
-    args = (curve.net, curve.X, curve.T)
-    w0, K = curve.net.init_params(5), 12
-    run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
-    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
-                      for k in range(1, K)]
+    run, systems = _run_and_oracle_systems(curve, seed=5, K=12)
     rejected = 0
-    d2 = np.zeros(curve.net.n_params)
-    systems = []
-    for w in weights:
-        J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(len(curve.X), -1)
-        d2 = np.maximum(d2, np.sum(J ** 2, axis=0))
-        systems.append((w, J, oracle_residuals(curve, w), d2.copy()))
     trials = run.history.trials
     for before, after in zip(trials, trials[1:]):
         if before.accepted:
@@ -143,16 +150,7 @@ def test_uphill_steps_follow_transtrum_and_sethna(curve):
     # E(w + v) <= 1.1 E(w), beta the angle between the scaled velocity D v and the last
     # accepted one (Transtrum & Sethna 2012, b = 2). Recomputed from the oracle's J, e, E
     # at the weights of each iteration, D^2 the running maximum of the column norms^2.
-    args = (curve.net, curve.X, curve.T)
-    w0, K = curve.net.init_params(1), 15
-    run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
-    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
-                      for k in range(1, K)]
-    d2, systems = np.zeros(curve.net.n_params), []
-    for w in weights:
-        J = o.param_jacobian(SIZES, "tanh", "linear", curve.X, w).real.reshape(len(curve.X), -1)
-        d2 = np.maximum(d2, np.sum(J ** 2, axis=0))
-        systems.append((w, J, oracle_residuals(curve, w), d2.copy()))
+    run, systems = _run_and_oracle_systems(curve, seed=1, K=15)
     last, decided = None, {True: 0, False: 0}
     for trial in run.history.trials:
         w, J, e, d2 = systems[trial.iteration - 1]

@@ -12,6 +12,7 @@ formula keeps the form that keeps its digits:
 |-------------------------|-------------------------------------------------------------|
 | stable_sigmoid(a)       | (1 if a >= 0 else e) / (1 + e) with e = exp(-abs(a))        |
 | sech_squared(a)         | (1 / cosh(min(abs(a), 710)))^2                              |
+| sech_squared_given_tanh | sech_squared(a) (NumPy: 1 - z^2 where abs(z) <= 0.8)        |
 | sigmoid_residual(a, t)  | (1 - t) sigma(a) - t sigma(-a)                              |
 | tanh_residual(a, t)     | tanh(a) - t near 0, (1 - t) sigma(2a) - (1 + t) sigma(-2a)  |
 | stable_softmax(a)       | exp(a - max a) / sum exp(a - max a)                         |
@@ -49,6 +50,11 @@ def namespace_kernels(xp):
         s = 1.0 / xp.cosh(xp.minimum(xp.abs(a), 710.0))
         return s * s
 
+    def sech_squared_given_tanh(a, z):
+        # NumPy takes 1 - z^2 where |z| <= 0.8 and cosh only at the other entries; an
+        # xp.where computes both branches, so here it is sech^2 a at every entry
+        return sech_squared(a)
+
     def sigmoid_residual(a, t):
         return (1 - t) * stable_sigmoid(a) - t * stable_sigmoid(-a)
 
@@ -72,6 +78,7 @@ def namespace_kernels(xp):
         return stable_softmax(stacked)[..., int(k) - 1]
 
     return {"stable_sigmoid": stable_sigmoid, "sech_squared": sech_squared,
+            "sech_squared_given_tanh": sech_squared_given_tanh,
             "sigmoid_residual": sigmoid_residual, "tanh_residual": tanh_residual,
             "stable_softmax": stable_softmax, "neg_log_softmax": neg_log_softmax,
             "softmax_entry": softmax_entry}

@@ -40,7 +40,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SymnetError
-from .functions import leaky_relu_function, relu_function, sigmoid, softplus
+from .functions import (leaky_relu_function, relu_function, sech2, sech2_given_tanh, sigmoid,
+                        softplus)
 from .kinks import left_derivative
 from .numerics import leaky_relu, relu, stable_sigmoid, stable_softplus
 from .rewriting import stable_form, stable_lambdify
@@ -148,15 +149,19 @@ def value_form(expr, h):
     >>> value_form(activation("sigmoid").derivative, sigmoid)
     z*sigmoid(-a)
     """
-    return stable_form(expr).xreplace({h(_A): _Z})
+    in_z = stable_form(expr).xreplace({h(_A): _Z})
+    if h(_A) == sp.tanh(_A):   # sech^2 a costs a cosh; given z = tanh a, mostly 1 - z^2 does
+        in_z = in_z.xreplace({sech2(_A): sech2_given_tanh(_A, _Z)})
+    return in_z
 
 
 def _lambdified_az(expr, h):
     """A NumPy function of (a, z = h(a)): h' and h'' reuse z where that keeps every digit.
 
     The stable form is taken first, then h(a) is replaced by z: sigma' = z sigma(-a),
-    tanh' = sech2(a) (not 1 - z**2, which is 0 wherever tanh(a) rounds to +-1),
-    tanh'' = -2 z sech2(a).
+    tanh' = sech2(a) (not 1 - z**2, which is 0 wherever tanh(a) rounds to +-1), given
+    z as ``sech2_given_tanh(a, z)`` (1 - z**2 where |z| <= 0.8, where it keeps its
+    digits; sech2(a) at the other entries only), tanh'' = -2 z sech2_given_tanh(a, z).
     """
     in_z = value_form(expr, h)
     if in_z.is_number:
