@@ -171,6 +171,10 @@ def test_evaluate_entries_refuses_jax_arrays_not_converts_them():
     J = symnet.input_jacobian(symnet.MLP([2, 1]))
     with pytest.raises(symnet.SymnetError, match="evaluate_entries .* takes NumPy arrays"):
         J.evaluate_entries(jnp.ones((2, 2), dtype=jnp.float32), np.zeros(3))
+    hvp = symnet.hessian_vector_product(symnet.MLP([2, 1]), "sse")    # the direction v too
+    with pytest.raises(symnet.SymnetError, match="evaluate_entries .* takes NumPy arrays"):
+        hvp.evaluate_entries(np.ones((2, 2)), np.zeros(3), np.zeros((2, 1)),
+                             jnp.ones(3, dtype=jnp.float32))
 
 
 def test_jax_overflow_is_reported():

@@ -31,7 +31,7 @@ import sympy as sp
 
 from .._size import check_entries, check_hessian
 from ..compiled import layered_curvature_form, layered_form
-from ..compiled.backends import foreign_library
+from ..compiled.backends import foreign_library, refuse_jax_arrays
 from ..errors import SymnetError
 from ..graph.loss_kernels import output_derivative
 from ..graph.canonical import weighted_gram
@@ -187,6 +187,7 @@ class DirectionalEntries:
 
     def evaluate_entries(self, X, w, T, v):
         """sum_n H_n v from the named form, entry by entry (the MLP's check route)."""
+        refuse_jax_arrays(self, v)   # as X, w, T are refused: this route runs on NumPy
         X, w, T, single = self._arrays(X, w, T)
         V = self._directions(v)
         values = dict(zip(self.net.inputs, X.T))

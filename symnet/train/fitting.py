@@ -38,7 +38,7 @@ A second-order run stops, converged, when the first of these holds (MINPACK's te
   to every column of J to that precision (E = 0 meets it too);
 * ftol: the actual and the predicted reduction of E of a step are both <= ftol E (and
   rho <= 2): no step changes E by more than ftol relative, so E is known to that
-  precision (a step that ends here is kept when it lowered E);
+  precision (a step that ends here is kept when it was taken);
 * xtol: the scaled step ||D p|| <= xtol (||D w|| + xtol): the weights move by less than
   xtol relative. Rejections in a row raise mu without bound, so a point where no step
   lowers E (a minimum to working precision) always ends here or at ftol.
