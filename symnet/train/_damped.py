@@ -43,8 +43,14 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compiled import matrix_form as engine
+from ..errors import SymnetError
 from .optimizers import DampedSystem, NielsenDamping
 
+# Initial damping mu (relative to D^2) and MINPACK's tolerances, as scipy's least_squares.
+DAMPING = {"lm": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "geodesic": True,
+                  "uphill": True},
+           "newton": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8}}
+SWITCHES = ("geodesic", "uphill")   # the lm options that are True or False
 ACCELERATION_LIMIT = 0.75   # Transtrum & Sethna's alpha (GSL's avmax)
 UPHILL_POWER = 2            # Transtrum & Sethna's b in (1 - cos beta)^b E(w + p) <= E(w)
 UPHILL_LIMIT = 1.1          # and an uphill step raises E by at most 10%
@@ -60,6 +66,31 @@ class Trial(NamedTuple):
     accepted: bool
     acceleration: float = np.nan   # 2 ||D a|| / ||D v||; a was added when <= 0.75 (lm, sse)
     uphill: bool = False           # accepted although E rose: an uphill step (lm)
+
+
+def damped_options(method, hyper):
+    """``DAMPING[method]`` updated by ``hyper``; a SymnetError naming an unknown or bad one.
+
+    >>> damped_options("newton", {"mu": 0.1})["mu"], damped_options("lm", {})["uphill"]
+    (0.1, True)
+    """
+    defaults = DAMPING[method]
+    unknown = set(hyper) - set(defaults)
+    if unknown:
+        raise SymnetError(f"method={method!r} takes {', '.join(defaults)}; got unknown "
+                          f"{', '.join(sorted(unknown))}")
+    options = {**defaults, **hyper}
+    for name in SWITCHES:
+        if not isinstance(options.get(name, False), bool):
+            raise SymnetError(f"{name} must be True or False; got {options[name]!r}")
+    for name, value in options.items():
+        if name in SWITCHES:
+            continue
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0
+                and (value > 0 or name != "mu")):
+            kind = "positive" if name == "mu" else "non-negative"
+            raise SymnetError(f"{name} must be a finite {kind} number; got {value!r}")
+    return options
 
 
 def output_second_directional(net, X, w, v):

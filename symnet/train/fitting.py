@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..compiled import matrix_form as engine
-from ._damped import Trial
+from ._damped import DAMPING, Trial, damped_options
 from ._damped import run as _second_order_run
 from .._size import check_newton_step
 from .._validate import check_inputs, check_number, check_params, check_targets
@@ -76,11 +76,6 @@ __all__ = ["fit", "FitResult", "FitHistory", "Trial", "TrainingDiverged", "METHO
            "DAMPING"]
 
 METHODS = ("gd", "sgd", "momentum", "rmsprop", "adam", "newton", "lm")
-# Initial damping mu (relative to D^2) and MINPACK's tolerances, as scipy's least_squares.
-DAMPING = {"lm": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "geodesic": True,
-                  "uphill": True},
-           "newton": {"mu": 1e-3, "ftol": 1e-8, "xtol": 1e-8}}
-SWITCHES = ("geodesic", "uphill")   # the lm options that are True or False
 SGD_BATCH = 32
 DIVERGENCE_FACTOR = 1e3   # E above this many times its start: diverging
 DIVERGENCE_RISES = 5      # or E and ||dE/dw|| rising this many steps in a row, above the start
@@ -268,23 +263,7 @@ def _options(method, hyper):
             raise SymnetError(f"method={method!r} takes {', '.join(rule.defaults)}; got "
                               f"unknown {', '.join(sorted(unknown))}")
         return {**rule.defaults, **hyper}
-    defaults = DAMPING[method]
-    unknown = set(hyper) - set(defaults)
-    if unknown:
-        raise SymnetError(f"method={method!r} takes {', '.join(defaults)}; got unknown "
-                          f"{', '.join(sorted(unknown))}")
-    options = {**defaults, **hyper}
-    for name in SWITCHES:
-        if not isinstance(options.get(name, False), bool):
-            raise SymnetError(f"{name} must be True or False; got {options[name]!r}")
-    for name, value in options.items():
-        if name in SWITCHES:
-            continue
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0
-                and (value > 0 or name != "mu")):
-            kind = "positive" if name == "mu" else "non-negative"
-            raise SymnetError(f"{name} must be a finite {kind} number; got {value!r}")
-    return options
+    return damped_options(method, hyper)
 
 
 def _progress_bar(enabled, total, method):
