@@ -228,8 +228,20 @@ def test_converges_from_a_random_start_along_a_slow_valley(curve):
                               jac=oracle_jacobian)
     assert reference.status > 0
     ours = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=3100)
-    assert ours.converged and ours.reason == "grad_tol"
-    gradient = oracle_jacobian(ours.weights).T @ oracle_residuals(curve, ours.weights)
-    assert np.linalg.norm(gradient) <= 1e-6 * (1 + 1e-6)      # grad_tol, to rounding
+    # Converged, by one of the two tests that certify it, not by running out of iterations.
+    # Which one depends on the path along the valley's floor, and so on the last bits of
+    # J (with tanh' = 1 - z^2 at most entries the run met grad_tol after 687 iterations;
+    # with sech^2 at every entry it meets MINPACK's ftol after 393), so each is checked
+    # with the oracle: grad_tol by J^T e, ftol by E itself, which a continued run (ftol = 0,
+    # 3100 more iterations at most) lowers by less than 1e-6 relative (measured: 2.3e-7).
+    assert ours.converged and ours.reason in ("grad_tol", "ftol")
+    if ours.reason == "grad_tol":
+        gradient = oracle_jacobian(ours.weights).T @ oracle_residuals(curve, ours.weights)
+        assert np.linalg.norm(gradient) <= 1e-6 * (1 + 1e-6)      # grad_tol, to rounding
+    else:
+        onwards = fit(curve.net, curve.X, curve.T, method="lm", w0=ours.weights, max_iter=3100,
+                      ftol=0.0)
+        E_stop, E_onwards = oracle_E(curve, ours.weights), oracle_E(curve, onwards.weights)
+        assert 0.0 <= E_stop - E_onwards <= 1e-6 * E_stop
     assert ours.evaluations["curvature"] < reference.njev
 

@@ -215,6 +215,34 @@ def test_an_overflowing_output_is_refused():
         net.forward([1e308], [2.0, 0.0])
 
 
+@pytest.mark.parametrize("hidden", ["tanh", "sigmoid"])
+def test_an_overflow_after_a_bounded_layer_is_still_refused(hidden):
+    # |z^(1)| <= 1, but w^(2) = b^(2) = 1e308 puts a^(2) = 1e308 z + 1e308 past float64:
+    # the check a bounded layer lets the forward pass skip is kept where the weights allow
+    # an overflow (sum |w| + |b| = 2e308 here)
+    net = symnet.MLP([1, 1, 1], hidden=hidden)
+    w = np.array([30.0, 0.0, 1e308, 1e308])        # z^(1) = h(30) ~ 1
+    with pytest.raises(symnet.NumericalOverflowError, match=r"a_1\^\(2\)"):
+        net.forward([1.0], w)
+    with pytest.raises(symnet.NumericalOverflowError, match=r"a_1\^\(2\)"):
+        symnet.gradient(net, "sse").evaluate([[1.0]], w, [[0.0]])
+
+
+def test_value_bounds_are_derived_from_the_expression():
+    # sup |h| over the reals: 1 for tanh and sigmoid, pi / 2 for a registered arctan;
+    # None (always checked) where h is unbounded or SymPy cannot tell
+    import sympy as sp
+    from symnet.graph.activations import activation, value_bound
+    assert value_bound(activation("tanh")) == 1.0 and value_bound(activation("sigmoid")) == 1.0
+    assert value_bound(activation("relu")) is None and value_bound(activation("linear")) is None
+    assert value_bound(activation("softplus")) is None
+    u = sp.Symbol("u", real=True)
+    if "arctan_bounded_test" not in symnet.known_activations():
+        symnet.register_activation("arctan_bounded_test", sp.atan(u), u)
+    arctan = activation("arctan_bounded_test")
+    assert value_bound(arctan) == pytest.approx(np.pi / 2, rel=1e-15)
+
+
 def test_overflow_error_is_a_symnet_error_and_a_floating_point_error():
     # FloatingPointError: code that watches for overflow with np.errstate(over="raise")
     # (the training loop's divergence test) catches it as it catches NumPy's own.

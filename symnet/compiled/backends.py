@@ -108,6 +108,28 @@ class _NumpyOps:
         """along(V[:, p]) for every column p, stacked on a last axis (a loop)."""
         return np.stack([along(V[:, p]) for p in range(V.shape[1])], axis=-1)
 
+    def matmul(self, U, M):
+        """U @ M for U (..., n) and a matrix M (n, m), as one product of all U's rows.
+
+        NumPy runs a stack (N, K, n) @ (n, m) as N small products; its rows are one
+        (N K, n) matrix, one BLAS call (a third faster for (100000, 8, 32) @ (32, 32)).
+        """
+        if U.ndim > 2 and M.ndim == 2 and U.flags.c_contiguous:
+            return (U.reshape(-1, U.shape[-1]) @ M).reshape(U.shape[:-1] + (M.shape[-1],))
+        return U @ M
+
+    def times(self, fresh, factor):
+        """fresh * factor, written into ``fresh``: an array the caller has just made and owns.
+
+        A new array of fresh's size costs more than the multiply (its pages are first
+        touched); where the product's type or shape differs from fresh's, a new one it is.
+        """
+        if (isinstance(fresh, np.ndarray) and fresh.flags.writeable
+                and np.result_type(fresh, factor) == fresh.dtype
+                and np.broadcast_shapes(fresh.shape, np.shape(factor)) == fresh.shape):
+            return np.multiply(fresh, factor, out=fresh)
+        return fresh * factor
+
     def loss_delta(self, loss, A, Y, T, dh):
         return loss.delta(A, Y, T, dh)
 
@@ -171,6 +193,14 @@ class ArrayOps:
         column's code (traced once, batched by XLA), not P copies of it."""
         import jax
         return jax.vmap(along, in_axes=1, out_axes=-1)(V)
+
+    def matmul(self, U, M):
+        """U @ M (XLA makes a stack's rows one product itself)."""
+        return U @ M
+
+    def times(self, fresh, factor):
+        """fresh * factor (arrays are immutable; XLA fuses the product)."""
+        return fresh * factor
 
     def _cached(self, key, build):
         if key not in self._compiled:

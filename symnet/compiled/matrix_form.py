@@ -89,12 +89,14 @@ def backward(net, top, dh, w, start=None):
     array([[ 2., -3.]])
     """
     L = net.n_layers
+    ops = ops_for(top)
     start = L if start is None else start   # U[start] = top (sensitivities start one lower)
     U = [None] * (L + 1)
     U[start] = top
     for l in range(start - 1, 0, -1):
         W_next, _ = net._layer_arrays(w, l + 1)
-        U[l] = _along(dh[l], top) * (U[l + 1] @ W_next)
+        # the product is a new array: h'(a) scales it in place on NumPy
+        U[l] = ops.times(ops.matmul(U[l + 1], W_next), _along(dh[l], top))
     return U
 
 
@@ -171,8 +173,11 @@ def sensitivities(net, A, Z, dh, w, of="y"):
     if L == 1 or not (of == "a" or net.activations[-1].elementwise):
         return backward(net, top, dh, w)
     W_last, _ = net._layer_arrays(w, L)
-    scaled = W_last[None, :, :] if of == "a" else dh[L][:, :, None] * W_last
-    G = backward(net, dh[L - 1][:, None, :] * scaled, dh, w, start=L - 1)
+    if of == "a":   # W_last is a view of w: never written into
+        first = dh[L - 1][:, None, :] * W_last[None, :, :]
+    else:
+        first = ops_for(top).times(dh[L][:, :, None] * W_last, dh[L - 1][:, None, :])
+    G = backward(net, first, dh, w, start=L - 1)
     G[L] = top
     return G
 
@@ -183,7 +188,7 @@ def input_jacobian_values(net, X, w):
     dh, _ = layer_derivatives(net, A, Z)
     G = sensitivities(net, A, Z, dh, w)
     W1, _ = net._layer_arrays(w, 1)
-    return G[1] @ W1
+    return ops_for(X).matmul(G[1], W1)
 
 
 def param_jacobian_values(net, X, w, of="y"):

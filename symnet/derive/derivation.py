@@ -277,7 +277,7 @@ class Derivation:
         >>> "def gradient_values(net, loss, X, w, T):" in text
         True
         >>> print(text.split("# h_1'(a, z) =")[1].splitlines()[0])   # tanh' in stable form
-         sech_squared_given_tanh(a, z)
+         sech_squared(a)
         """
         return derivation_source(self, backend)
 

@@ -27,7 +27,7 @@ from sympy.core.function import ArgumentIndexError
 
 __all__ = ["sigmoid", "softplus", "softmax", "log_softmax", "softmax_jacobian_in", "relu_function",
            "leaky_relu_function",
-           "sech2", "sech2_given_tanh", "sigmoid_residual", "tanh_residual"]
+           "sech2", "sigmoid_residual", "tanh_residual"]
 
 
 def _textbook_code(rewrite_to):
@@ -328,18 +328,6 @@ sech2 = _kernel_function(
     1 - tanh(a)**2
     >>> float(sp.lambdify(a, sech2(a), "numpy")(20.0))      # 1 - tanh(20)**2 gives 0.0
     1.6993417021166355e-17
-    """)
-sech2_given_tanh = _kernel_function(
-    "sech_squared_given_tanh", lambda a, z: 1 - sp.tanh(a) ** 2, r"\operatorname{sech}^2",
-    """tanh'(a) given z = tanh(a), printed as ``symnet.graph.numerics.sech_squared_given_tanh``.
-
-    The same number as ``sech2(a)`` (z is the value tanh(a) the forward pass computed,
-    used where 1 - z^2 keeps every digit); the engine's tanh' in (a, z) form.
-
-    >>> import sympy as sp
-    >>> a, z = sp.symbols("a z", real=True)
-    >>> sech2_given_tanh(a, z).textbook()
-    1 - tanh(a)**2
     """)
 sigmoid_residual = _kernel_function(
     "sigmoid_residual", lambda a, t: sigmoid(a) - t, r"r_{\sigma}",

@@ -259,7 +259,9 @@ class MLP:
         stack: a layer is one (batched) matrix product. ``activate(l, A)`` is z = h_l(A) for
         another array library (``symnet.compiled.backends``); NumPy's is ``_activate_numpy``.
         """
-        activate = activate or self._activate_numpy
+        if activate is None:   # NumPy, checked: only where an overflow is still possible
+            finite = self._finite_pre_activations(w)
+            activate = lambda l, A: self._activate_numpy(l, A, a_is_finite=l in finite)
         A, Z = [None], [X]
         stack = np.shape(w)[:-1]
         for l in range(1, self.n_layers + 1):
@@ -273,19 +275,47 @@ class MLP:
         w_cols, b_cols = self.layer_slices(layer)
         return w[w_cols].reshape(self.sizes[layer], self.sizes[layer - 1]), w[b_cols]
 
-    def _activate_numpy(self, layer, A):
+    def _activate_numpy(self, layer, A, a_is_finite=False):
         """z^(l) = h_l(A) for pre-activations A (..., n_l); every forward pass goes through here.
 
         A non-finite a or z (float64 overflowed although X and w are finite) raises
         ``symnet.NumericalOverflowError`` naming the unit and the sample, unless the
         caller declared with ``np.errstate(over="ignore")`` that it inspects
-        non-finite values itself (``symnet.check`` at its perturbed points).
+        non-finite values itself (``symnet.check`` at its perturbed points). A is not
+        checked where ``a_is_finite`` (proven by ``_finite_pre_activations``), Z not
+        where it is A (the identity) or h is bounded (``value_bound``): those cannot fail.
         """
+        from .activations import value_bound
         from .numerics import stable_softmax
         act = self.activations[layer - 1]
         Z = act.numpy(A) if act.elementwise else stable_softmax(A, axis=-1)
-        check_layer_values(self, layer, A, Z)
+        z_is_finite = Z is A or (act.elementwise and value_bound(act) is not None)
+        check_layer_values(self, layer, None if a_is_finite else A, None if z_is_finite else Z)
         return Z
+
+    def _finite_pre_activations(self, w):
+        """The layers l whose a^(l) cannot overflow, from |w| alone (real w; cheap: O(W)).
+
+        After a bounded layer (|z_i^(l-1)| <= B, ``value_bound``), |a_j^(l)| <= sum_i
+        |w_ji^(l)| B + |b_j^(l)|; far below float64's largest (1e300 here, leaving room
+        for the rounding of the sum), the layer's check is proven to pass.
+        """
+        from .activations import value_bound
+        if np.iscomplexobj(w):   # complex tanh is not bounded by 1
+            return frozenset()
+        finite = set()
+        stack = np.shape(w)[:-1]
+        for l in range(2, self.n_layers + 1):
+            bound = value_bound(self.activations[l - 2])
+            if bound is None:
+                continue
+            w_cols, b_cols = self.layer_slices(l)
+            weights = np.abs(w[..., w_cols]).reshape(stack + (self.sizes[l], self.sizes[l - 1]))
+            with np.errstate(over="ignore"):   # a bound past float64 is inf: checked
+                largest = np.max(weights.sum(axis=-1) * bound + np.abs(w[..., b_cols]))
+            if largest < 1e300:
+                finite.add(l)
+        return frozenset(finite)
 
     # -- the substituted graph ----------------------------------------------------
     @cached_property
@@ -321,7 +351,12 @@ def affine(Z, weights_T, biases):
     say less. Works on stacks (``symnet.numdiff.perturbed``): Z (..., N, n), weights_T (..., n, m).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, right after
-        return Z @ weights_T + biases
+        A = Z @ weights_T
+        if (isinstance(A, np.ndarray) and np.result_type(A, biases) == A.dtype
+                and np.broadcast_shapes(A.shape, np.shape(biases)) == A.shape):
+            A += biases   # A is new: the bias is added in place, without a second array
+            return A
+        return A + biases
 
 
 def _activation_text(act):

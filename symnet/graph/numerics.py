@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = [
     "stable_sigmoid", "stable_softplus", "stable_softmax", "log_sum_exp", "relu", "leaky_relu",
-    "sigmoid_slope", "sech_squared", "sech_squared_given_tanh", "sigmoid_residual",
+    "sigmoid_slope", "sech_squared", "sigmoid_residual",
     "tanh_residual",
     "binary_cross_entropy", "neg_log_softmax", "softmax_complement", "softmax_residual",
     "softmax_cross_entropy_delta", "softmax_entry",
@@ -129,44 +129,20 @@ def sigmoid_slope(a):
     return stable_sigmoid(a) * stable_sigmoid(-a)
 
 
-SECH_FROM_TANH_BELOW = 0.8   # |tanh a| <= 0.8: 1 - z^2 >= 0.36, within 4 ulps of sech^2 a
-
-
-def sech_squared_given_tanh(a, z):
-    """tanh'(a) = sech(a)^2 given z = tanh(a): 1 - z^2 where that keeps its digits, else sech^2 a.
-
-    With z rounded by 1 ulp, 1 - z^2 is off by 2 z^2 / (1 - z^2) ulps: at most 3.6 for
-    |z| <= 0.8 (plus the rounding of z^2 and of the difference, under 1e-15 relative in
-    all), but without bound as |z| -> 1 (0 from |a| = 19 on). So 1 - z^2 is taken where
-    |z| <= 0.8 and ``sech_squared(a)`` only at the other entries: one cosh for those
-    alone instead of for all, three to four times faster for a layer whose units are
-    mostly unsaturated (measured on (100000, 16): 10 ms against 30 ms).
-
-    >>> a = np.array([0.5, 1.0, 20.0])
-    >>> bool(np.all(np.abs(sech_squared_given_tanh(a, np.tanh(a)) / sech_squared(a) - 1) < 1e-15))
-    True
-    """
-    if np.iscomplexobj(a) or np.iscomplexobj(z):
-        return sech_squared(a)
-    a, z = np.asarray(a, dtype=float), np.asarray(z, dtype=float)
-    s = np.multiply(z, z)                  # a new contiguous array, worked on in place
-    np.subtract(1.0, s, out=s)
-    far = np.flatnonzero(s < 1.0 - SECH_FROM_TANH_BELOW ** 2)   # |z| > 0.8
-    if far.size:
-        s.reshape(-1)[far] = sech_squared(np.broadcast_to(a, s.shape).reshape(-1)[far])
-    return s
-
-
 def sech_squared(a):
     """tanh'(a) = 1 - tanh(a)^2, as sech(a)^2 = (1 / cosh(a))^2.
 
     Within a few ulps for every a: cosh is accurate to an ulp, then one reciprocal and
     one square, with no subtraction. The textbook 1 - tanh(a)^2 loses its digits where
-    tanh(a) rounds towards +-1 (it is 0 from |a| = 19 on). |a| is clipped at 710, where
-    cosh is still finite (1.1e308) and sech^2 already below the smallest float, so
-    nothing overflows or warns. One transcendental per entry (about what tanh costs);
-    the form 4 e / (1 + e)^2 with e = exp(-2|a|) takes as many exps but more passes,
-    and loses its relative accuracy where e is subnormal (|a| > 354).
+    tanh(a) rounds towards +-1 (it is 0 from |a| = 19 on). Past |a| = 710 cosh is inf
+    (its overflow is expected and silenced) and 1 / inf = 0, where sech^2 is already
+    below the smallest float, so nothing warns.
+
+    Three passes over one new array (cosh, then reciprocal and square in place): faster
+    than the textbook ``1 - z * z`` with its two temporaries (measured on (100000, 16):
+    4.7 ms against 7.8 ms), so the digits cost nothing. The form 4 e / (1 + e)^2 with
+    e = exp(-2|a|) (the array kernel for JAX, where operations fuse) takes more passes
+    on NumPy.
 
     >>> float(sech_squared(0.0)), float(sech_squared(20.0))   # 1 - tanh(20)^2 rounds to 0
     (1.0, 1.6993417021166355e-17)
@@ -175,13 +151,13 @@ def sech_squared(a):
     """
     if np.iscomplexobj(a):
         return 1.0 / np.cosh(a) ** 2
-    # in place: the same operations, without temporaries of a's size
-    s = np.abs(np.atleast_1d(np.asarray(a, dtype=float)))   # a new array, worked on in place
-    np.minimum(s, 710.0, out=s)
-    np.cosh(s, out=s)
-    np.reciprocal(s, out=s)
-    s *= s
-    return s if np.ndim(a) else s[0]
+    with np.errstate(over="ignore"):   # cosh is inf past |a| = 710: sech^2 is 0 there
+        s = np.cosh(np.asarray(a, dtype=float))
+    if np.ndim(s) == 0:
+        return (1.0 / s) ** 2
+    np.reciprocal(s, out=s)            # s is a new array: worked on in place
+    np.multiply(s, s, out=s)
+    return s
 
 
 def sigmoid_residual(a, t):
