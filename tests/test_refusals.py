@@ -228,6 +228,20 @@ def test_an_overflow_after_a_bounded_layer_is_still_refused(hidden):
         symnet.gradient(net, "sse").evaluate([[1.0]], w, [[0.0]])
 
 
+def test_an_overflowing_parameter_jacobian_entry_is_refused():
+    # y = w2 (w1 x + b1) + b2 (linear hidden unit) at x = 1e200, w1 = 1e-300, w2 = 1e200:
+    # a^(1) = 1e-100 and y = 1e100 are finite, but dy/dw1 = w2 x = 1e400 is not; the
+    # factors' bound fails, so the result is read and the entry named
+    net = symnet.MLP([1, 1, 1], hidden="linear")
+    J = symnet.param_jacobian(net)
+    w = np.array([1e-300, 0.0, 1e200, 0.0])
+    with pytest.raises(symnet.NumericalOverflowError, match=r"parameter Jacobian.*\(0, 0, 0\)"):
+        J.evaluate([[1e200]], w)
+    # at x = 1e100 every entry is finite: dy/dw = (w2 x, w2, w1 x ... ) by hand
+    assert np.array_equal(J.evaluate([[1e100]], w)[0],
+                          [[1e200 * 1e100, 1e200, 1e-300 * 1e100 + 0.0, 1.0]])
+
+
 def test_value_bounds_are_derived_from_the_expression():
     # sup |h| over the reals: 1 for tanh and sigmoid, pi / 2 for a registered arctan;
     # None (always checked) where h is unbounded or SymPy cannot tell

@@ -130,6 +130,25 @@ class _NumpyOps:
             return np.multiply(fresh, factor, out=fresh)
         return fresh * factor
 
+    def sample_sum(self, values):
+        """The sum over samples (axis -2) of values (..., N, n): one BLAS product with ones.
+
+        NumPy's reduction down the rows of a (N, n) array with few columns strides across
+        memory (164 us against 46 us for (10000, 4)); the weights' sums delta^T Z are BLAS
+        products already, and the bias sums are now summed the same way.
+        """
+        if values.dtype.kind != "f" or values.ndim < 2:
+            return values.sum(axis=-2)
+        return np.ones(values.shape[-2]) @ values
+
+    def plus(self, fresh, term):
+        """fresh + term, written into ``fresh`` where it can be (as ``times``)."""
+        if (isinstance(fresh, np.ndarray) and fresh.flags.writeable
+                and np.result_type(fresh, term) == fresh.dtype
+                and np.broadcast_shapes(fresh.shape, np.shape(term)) == fresh.shape):
+            return np.add(fresh, term, out=fresh)
+        return fresh + term
+
     def loss_delta(self, loss, A, Y, T, dh):
         return loss.delta(A, Y, T, dh)
 
@@ -201,6 +220,14 @@ class ArrayOps:
     def times(self, fresh, factor):
         """fresh * factor (arrays are immutable; XLA fuses the product)."""
         return fresh * factor
+
+    def plus(self, fresh, term):
+        """fresh + term."""
+        return fresh + term
+
+    def sample_sum(self, values):
+        """The sum over samples (axis -2) of values (..., N, n)."""
+        return values.sum(axis=-2)
 
     def _cached(self, key, build):
         if key not in self._compiled:

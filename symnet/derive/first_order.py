@@ -280,8 +280,8 @@ def param_jacobian(net):
     return Derivation(
         "param_jacobian", net, named, definitions,
         rows=[f"y_{k}" for k in range(1, net.sizes[-1] + 1)], columns=_param_labels(net),
-        evaluator=lambda X, w, T: engine.param_jacobian_values(net, X, w),
-        intermediates={"dy/da": G})
+        evaluator=lambda X, w, T: engine.checked_param_jacobian_values(net, X, w),
+        intermediates={"dy/da": G}, checks_result=True)
 
 
 def layer_form(net, loss):

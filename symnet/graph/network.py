@@ -260,8 +260,10 @@ class MLP:
         another array library (``symnet.compiled.backends``); NumPy's is ``_activate_numpy``.
         """
         if activate is None:   # NumPy, checked: only where an overflow is still possible
-            finite = self._finite_pre_activations(w)
-            activate = lambda l, A: self._activate_numpy(l, A, a_is_finite=l in finite)
+            def activate(l, A):
+                # the proof costs a few operations on w: worth it where A is large
+                proven = A.size >= _PROOF_FROM and self._pre_activation_is_bounded(w, l)
+                return self._activate_numpy(l, A, a_is_finite=proven)
         A, Z = [None], [X]
         stack = np.shape(w)[:-1]
         for l in range(1, self.n_layers + 1):
@@ -282,40 +284,37 @@ class MLP:
         ``symnet.NumericalOverflowError`` naming the unit and the sample, unless the
         caller declared with ``np.errstate(over="ignore")`` that it inspects
         non-finite values itself (``symnet.check`` at its perturbed points). A is not
-        checked where ``a_is_finite`` (proven by ``_finite_pre_activations``), Z not
+        checked where ``a_is_finite`` (proven by ``_pre_activation_is_bounded``), Z not
         where it is A (the identity) or h is bounded (``value_bound``): those cannot fail.
         """
         from .activations import value_bound
         from .numerics import stable_softmax
         act = self.activations[layer - 1]
         Z = act.numpy(A) if act.elementwise else stable_softmax(A, axis=-1)
-        z_is_finite = Z is A or (act.elementwise and value_bound(act) is not None)
+        z_is_finite = Z is A or (act.elementwise and Z.size >= _PROOF_FROM
+                                 and value_bound(act) is not None)
         check_layer_values(self, layer, None if a_is_finite else A, None if z_is_finite else Z)
         return Z
 
-    def _finite_pre_activations(self, w):
-        """The layers l whose a^(l) cannot overflow, from |w| alone (real w; cheap: O(W)).
+    def _pre_activation_is_bounded(self, w, layer):
+        """True when a^(layer) cannot overflow, from |w| alone (real w; cheap: O(W)).
 
         After a bounded layer (|z_i^(l-1)| <= B, ``value_bound``), |a_j^(l)| <= sum_i
         |w_ji^(l)| B + |b_j^(l)|; far below float64's largest (1e300 here, leaving room
-        for the rounding of the sum), the layer's check is proven to pass.
+        for the rounding of the sum), the layer's overflow check is proven to pass.
         """
         from .activations import value_bound
-        if np.iscomplexobj(w):   # complex tanh is not bounded by 1
-            return frozenset()
-        finite = set()
+        if layer < 2 or np.iscomplexobj(w):   # x is unbounded; complex tanh is not bounded by 1
+            return False
+        bound = value_bound(self.activations[layer - 2])
+        if bound is None:
+            return False
+        w_cols, b_cols = self.layer_slices(layer)
         stack = np.shape(w)[:-1]
-        for l in range(2, self.n_layers + 1):
-            bound = value_bound(self.activations[l - 2])
-            if bound is None:
-                continue
-            w_cols, b_cols = self.layer_slices(l)
-            weights = np.abs(w[..., w_cols]).reshape(stack + (self.sizes[l], self.sizes[l - 1]))
-            with np.errstate(over="ignore"):   # a bound past float64 is inf: checked
-                largest = np.max(weights.sum(axis=-1) * bound + np.abs(w[..., b_cols]))
-            if largest < 1e300:
-                finite.add(l)
-        return frozenset(finite)
+        weights = np.abs(w[..., w_cols]).reshape(stack + (self.sizes[layer], self.sizes[layer - 1]))
+        with np.errstate(over="ignore"):   # a bound past float64 is inf: not proven
+            largest = np.max(weights.sum(axis=-1) * bound + np.abs(w[..., b_cols]))
+        return bool(largest < 1e300)
 
     # -- the substituted graph ----------------------------------------------------
     @cached_property
@@ -343,6 +342,9 @@ class MLP:
         return sp.Matrix([self.substitution[k] for k in y])
 
 
+_PROOF_FROM = 1 << 16   # entries of A from which proving it finite beats summing it
+
+
 def affine(Z, weights_T, biases):
     """Z W^T + b for one layer, with NumPy's overflow warning left to the layer's check.
 
@@ -350,6 +352,8 @@ def affine(Z, weights_T, biases):
     ``MLP._activate_numpy``, which names the unit; a RuntimeWarning before it would
     say less. Works on stacks (``symnet.numdiff.perturbed``): Z (..., N, n), weights_T (..., n, m).
     """
+    if isinstance(weights_T, np.ndarray):   # BLAS takes a contiguous copy 3x faster (N = 1e4)
+        weights_T = np.ascontiguousarray(weights_T)
     with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, right after
         A = Z @ weights_T
         if (isinstance(A, np.ndarray) and np.result_type(A, biases) == A.dtype
