@@ -215,17 +215,38 @@ def test_an_overflowing_output_is_refused():
         net.forward([1e308], [2.0, 0.0])
 
 
+@pytest.mark.parametrize("n_samples", [1, 70_000])   # 70,000: A is large enough for the proof
 @pytest.mark.parametrize("hidden", ["tanh", "sigmoid"])
-def test_an_overflow_after_a_bounded_layer_is_still_refused(hidden):
+def test_an_overflow_after_a_bounded_layer_is_still_refused(hidden, n_samples):
     # |z^(1)| <= 1, but w^(2) = b^(2) = 1e308 puts a^(2) = 1e308 z + 1e308 past float64:
     # the check a bounded layer lets the forward pass skip is kept where the weights allow
-    # an overflow (sum |w| + |b| = 2e308 here)
+    # an overflow (sum |w| + |b| = 2e308 here); the last sample is the one that overflows
     net = symnet.MLP([1, 1, 1], hidden=hidden)
-    w = np.array([30.0, 0.0, 1e308, 1e308])        # z^(1) = h(30) ~ 1
+    w = np.array([30.0, 0.0, 1e308, 1e308])        # z^(1) = h(30 x)
+    X = np.full((n_samples, 1), -1.0)               # a^(2) = 1e308 (h(-30) + 1): finite
+    X[-1] = 1.0                                     # a^(2) = 1e308 (h(30) + 1) ~ 2e308: inf
+    with pytest.raises(symnet.NumericalOverflowError,
+                       match=rf"a_1\^\(2\).*sample {n_samples - 1}"):
+        net.forward(X, w)
     with pytest.raises(symnet.NumericalOverflowError, match=r"a_1\^\(2\)"):
-        net.forward([1.0], w)
-    with pytest.raises(symnet.NumericalOverflowError, match=r"a_1\^\(2\)"):
-        symnet.gradient(net, "sse").evaluate([[1.0]], w, [[0.0]])
+        symnet.gradient(net, "sse").evaluate(X, w, np.zeros((n_samples, 1)))
+
+
+def test_a_proven_bound_skips_no_check_that_could_fail():
+    # a large batch (the proof runs) with moderate weights: every value is finite and the
+    # gradient is the oracle's complex-step one
+    import oracle as o
+    net = symnet.MLP([2, 3, 3, 1], hidden="tanh")
+    rng = np.random.default_rng(7)
+    X, T = rng.normal(size=(30_000, 2)), rng.normal(size=(30_000, 1))
+    w = net.init_params(seed=2)
+    assert net._pre_activation_is_bounded(w, 2) and net._pre_activation_is_bounded(w, 3)
+    assert not net._pre_activation_is_bounded(w, 1)             # x is not bounded
+    residuals = o.forward((2, 3, 3, 1), "tanh", "linear", X, w).real - T
+    J = o.param_jacobian((2, 3, 3, 1), "tanh", "linear", X, w).real    # (N, K, W)
+    want = np.einsum("nkp,nk->p", J, residuals)                       # sum_n J_n^T e_n
+    got = symnet.gradient(net, "sse").evaluate(X, w, T)
+    assert np.allclose(got, want, rtol=1e-11, atol=1e-11 * np.abs(want).max())
 
 
 def test_an_overflowing_parameter_jacobian_entry_is_refused():
