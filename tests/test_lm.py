@@ -109,7 +109,7 @@ def _run_and_oracle_systems(curve, seed, K):
     args = (curve.net, curve.X, curve.T)
     w0 = curve.net.init_params(seed)
     run = fit(*args, method="lm", w0=w0, max_iter=K, geodesic=False)
-    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).weights
+    weights = [w0] + [fit(*args, method="lm", w0=w0, max_iter=k, geodesic=False).last_weights
                       for k in range(1, K)]
     d2, systems = np.zeros(curve.net.n_params), []
     for w in weights:
@@ -245,3 +245,27 @@ def test_converges_from_a_random_start_along_a_slow_valley(curve):
         assert 0.0 <= E_stop - E_onwards <= 1e-6 * E_stop
     assert ours.evaluations["curvature"] < reference.njev
 
+
+
+def test_a_run_that_ends_after_uphill_steps_returns_its_lowest_point(curve):
+    # Stop the curve-6 run right after its first accepted uphill step: the last iterate's
+    # E is above the one before, so the weights returned are those where E was lowest,
+    # and FitResult.loss is their E (recomputed with the oracle, not taken from symnet)
+    w0 = curve.net.init_params(6)
+    full = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=3100)
+    uphill = [t.iteration for t in full.history.trials if t.uphill and t.accepted]
+    assert uphill, "the run takes uphill steps"
+    stop = uphill[0]
+    ours = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=stop)
+    assert ours.reason == "max_iter" and not ours.converged
+    last = ours.history.loss[-1]                     # E after the uphill step
+    assert last > ours.history.loss[-2]
+    assert oracle_E(curve, ours.weights) < last
+    assert ours.loss == pytest.approx(oracle_E(curve, ours.weights), rel=1e-12)
+    assert ours.loss == pytest.approx(ours.history.loss.min(), rel=1e-15)
+    assert "lowest" in ours.message
+    # the last iterate is kept too: its oracle E is the history's last
+    assert oracle_E(curve, ours.last_weights) == pytest.approx(last, rel=1e-12)
+    # one iteration fewer ends before the uphill step: the last iterate, as always
+    before = fit(curve.net, curve.X, curve.T, method="lm", w0=w0, max_iter=stop - 1)
+    assert before.loss == before.history.loss[-1] == before.history.loss.min()

@@ -39,6 +39,7 @@ from ..errors import SymnetError
 from ..graph.activations import value_form
 from ..graph.loss_kernels import activation_key
 from ..graph.losses import Loss
+from ..graph.numerics import fits_into
 from ..graph.rewriting import MODULES
 from ..graph.output_kernels import (block_entries, softmax_curvature_values,
                                     softmax_jacobian_values)
@@ -124,9 +125,7 @@ class _NumpyOps:
         A new array of fresh's size costs more than the multiply (its pages are first
         touched); where the product's type or shape differs from fresh's, a new one it is.
         """
-        if (isinstance(fresh, np.ndarray) and fresh.flags.writeable
-                and np.result_type(fresh, factor) == fresh.dtype
-                and np.broadcast_shapes(fresh.shape, np.shape(factor)) == fresh.shape):
+        if fits_into(fresh, factor):
             return np.multiply(fresh, factor, out=fresh)
         return fresh * factor
 
@@ -143,9 +142,7 @@ class _NumpyOps:
 
     def plus(self, fresh, term):
         """fresh + term, written into ``fresh`` where it can be (as ``times``)."""
-        if (isinstance(fresh, np.ndarray) and fresh.flags.writeable
-                and np.result_type(fresh, term) == fresh.dtype
-                and np.broadcast_shapes(fresh.shape, np.shape(term)) == fresh.shape):
+        if fits_into(fresh, term):
             return np.add(fresh, term, out=fresh)
         return fresh + term
 

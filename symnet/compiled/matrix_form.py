@@ -202,8 +202,8 @@ def param_jacobian_values(net, X, w, of="y"):
     return _param_jacobian(net, X, w, of)[0]
 
 
-def checked_param_jacobian_values(net, X, w, what="the parameter Jacobian dy/dw"):
-    """``param_jacobian_values``, with a float64 overflow of an entry refused by name.
+def checked_param_jacobian_values(net, X, w, what):
+    """``param_jacobian_values``, with a float64 overflow of an entry refused as ``what``.
 
     Every entry is dy_k/da_j^(l) z_i^(l-1) or dy_k/db_j^(l): finite factors whose largest
     magnitudes multiply to a finite number prove the whole (N, K, W) result finite, so it

@@ -23,7 +23,7 @@ from ..compiled.substituted_form import substituted_values
 from ..graph import rewriting
 from ..graph import symbols as sym
 from .._size import check_entries
-from .derivation import Derivation
+from .derivation import Derivation, derivation_kind
 from ..errors import SymnetError
 from ..graph.loss_kernels import derivative_in_value, output_derivative
 from ..graph.losses import get_loss
@@ -280,7 +280,8 @@ def param_jacobian(net):
     return Derivation(
         "param_jacobian", net, named, definitions,
         rows=[f"y_{k}" for k in range(1, net.sizes[-1] + 1)], columns=_param_labels(net),
-        evaluator=lambda X, w, T: engine.checked_param_jacobian_values(net, X, w),
+        evaluator=lambda X, w, T: engine.checked_param_jacobian_values(
+            net, X, w, derivation_kind("param_jacobian").description),
         intermediates={"dy/da": G}, checks_result=True)
 
 

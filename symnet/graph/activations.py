@@ -131,6 +131,7 @@ class Activation:
 
 
 _BOUNDS = {}   # id(row) -> (row, bound): rows are cached, so each is derived once
+_BOUND_MAX_OPS = 12   # tanh, sigmoid and their kin; larger expressions are always checked
 
 
 def value_bound(act):
@@ -148,13 +149,15 @@ def value_bound(act):
     if known is not None and known[0] is act:
         return known[1]
     bound = None
-    if act.elementwise:
+    h = act.function(_A) if act.elementwise else None
+    # SymPy's range finding can take long on a large expression: the bound is an
+    # optimisation (without it every check runs), so only small expressions are tried
+    if h is not None and sp.count_ops(h) <= _BOUND_MAX_OPS:
         from sympy.calculus.util import function_range
-        h = act.function(_A)
         for form in (h, h.rewrite(sp.exp)):
             try:
                 values = function_range(form, _A, sp.S.Reals)
-            except (NotImplementedError, ValueError, TypeError):
+            except Exception:   # SymPy could not decide (NotImplementedError and others)
                 continue
             ends = (abs(values.inf), abs(values.sup)) if isinstance(values, sp.Interval) else ()
             if ends and all(end.is_finite for end in ends):

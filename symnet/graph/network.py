@@ -22,6 +22,7 @@ from . import symbols as sym
 from .._size import check_network_size
 from .._validate import check_inputs, check_layer_values, check_params, check_sizes
 from .activations import activation
+from .numerics import fits_into
 from ..errors import SymnetError
 
 __all__ = ["MLP"]
@@ -356,8 +357,7 @@ def affine(Z, weights_T, biases):
         weights_T = np.ascontiguousarray(weights_T)
     with np.errstate(over="ignore", invalid="ignore"):  # checked, by name, right after
         A = Z @ weights_T
-        if (isinstance(A, np.ndarray) and np.result_type(A, biases) == A.dtype
-                and np.broadcast_shapes(A.shape, np.shape(biases)) == A.shape):
+        if fits_into(A, biases):
             A += biases   # A is new: the bias is added in place, without a second array
             return A
         return A + biases

@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = [
     "stable_sigmoid", "stable_softplus", "stable_softmax", "log_sum_exp", "relu", "leaky_relu",
-    "sigmoid_slope", "sech_squared", "sigmoid_residual",
+    "sigmoid_slope", "sech_squared", "fits_into", "sigmoid_residual",
     "tanh_residual",
     "binary_cross_entropy", "neg_log_softmax", "softmax_complement", "softmax_residual",
     "softmax_cross_entropy_delta", "softmax_entry",
@@ -127,6 +127,23 @@ def sigmoid_slope(a):
     (0.25, True)
     """
     return stable_sigmoid(a) * stable_sigmoid(-a)
+
+
+def fits_into(fresh, other):
+    """True when ``fresh op other`` can be written into fresh: its type and shape hold.
+
+    For NumPy arrays a caller has just made (a product, a sum): writing the next
+    operation into them saves a new array, whose first touch costs more than the
+    arithmetic.
+
+    >>> fits_into(np.zeros((2, 3)), np.ones(3)), fits_into(np.zeros(3), np.ones((2, 3)))
+    (True, False)
+    >>> fits_into(np.zeros(3), 1j)     # the result would be complex
+    False
+    """
+    return (isinstance(fresh, np.ndarray) and fresh.flags.writeable
+            and np.result_type(fresh, other) == fresh.dtype
+            and np.broadcast_shapes(fresh.shape, np.shape(other)) == fresh.shape)
 
 
 def sech_squared(a):

@@ -169,7 +169,11 @@ def build_system(problem, w, method, g, scale):
 
 
 def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
-    """Marquardt-Nielsen iterations; (weights, message, reason), reason None at max_iter."""
+    """Marquardt-Nielsen iterations; (weights, message, reason), reason None at max_iter.
+
+    At max_iter after uphill steps (E above the lowest E of the run) the weights where E
+    was lowest are returned, with reason "max_iter" and a message saying so.
+    """
     net, eps = problem.net, np.finfo(float).eps
     # Transtrum & Sethna's two additions are for least squares (lm, sse, no weight decay)
     least_squares = problem.loss.rule.is_sum_of_squares and not problem.loss.weight_decay
@@ -178,6 +182,7 @@ def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
     damping = NielsenDamping(options["mu"])
     scale = np.zeros(net.n_params)
     last_velocity = None  # D v of the last step taken (for the uphill test)
+    lowest = (E, w, 0)    # E, weights, iteration where E was lowest: uphill steps can leave it
     for iteration in range(1, max_iter + 1):
         if recorder.grad_norm[-1] <= grad_tol:
             return w, None, None
@@ -219,12 +224,20 @@ def run(problem, recorder, method, options, w, E, g, max_iter, grad_tol):
             if accepted:
                 last_velocity = system.d * v
                 w, E, g = _accept(problem, recorder, w, w + p, E_trial, mu)
+                if E < lowest[0]:
+                    lowest = (E, w, iteration)
             tol = max(options["ftol"], eps)
             if abs(actual) <= tol * E_before and predicted <= tol * E_before and gain <= 2:
                 return w, (f"ftol: the actual and predicted reductions of E, {actual:.3g} and "
                            f"{predicted:.3g}, are both <= ftol E with ftol = {tol:g}"), "ftol"
             if accepted:
                 break
+    if lowest[0] < E:   # the last steps went uphill: the run ends where E was lowest
+        E_lowest, w_lowest, at = lowest
+        recorder.returned_loss, recorder.last_weights = E_lowest, w
+        return w_lowest, (f"max_iter = {max_iter} reached; E was lowest at iteration {at} "
+                          f"({E_lowest:.6g}, against {E:.6g} after the last, uphill, steps): "
+                          "the weights returned are that iteration's"), "max_iter"
     return w, None, None
 
 

@@ -29,7 +29,9 @@ of the outputs, when it is small (``geodesic=False`` turns it off; see
 ``symnet.train._damped``). For sum-of-squares, lm also takes a trial that raised E
 by at most 10% when it goes on in the direction of the last step (Transtrum &
 Sethna's uphill step, test ``symnet.train._damped.is_uphill_step``; ``uphill=False``
-turns it off), with mu unchanged. Tolerances 0 are replaced by machine epsilon.
+turns it off), with mu unchanged; a run that reaches max_iter above the lowest E it
+has seen returns the weights where E was lowest (``FitResult.loss`` is their E; the
+message says so). Tolerances 0 are replaced by machine epsilon.
 
 A second-order run stops, converged, when the first of these holds (MINPACK's tests):
 
@@ -150,7 +152,9 @@ class FitResult:
 
     ``reason`` names the test that stopped the run ("grad_tol", "gtol", "ftol", "xtol",
     "max_iter", "diverged"); ``evaluations`` counts E, gradient and curvature (J, the
-    Gauss-Newton matrix or H) evaluations.
+    Gauss-Newton matrix or H) evaluations. ``last_weights`` are the last iterate's: the
+    same as ``weights`` unless an lm run reached max_iter above the lowest E it had seen
+    (after uphill steps), when ``weights`` are those where E was lowest.
 
     Examples
     --------
@@ -172,6 +176,7 @@ class FitResult:
     options: dict = field(default_factory=dict)
     reason: str = ""
     evaluations: dict = field(default_factory=dict)
+    last_weights: np.ndarray = field(default=None, repr=False)
 
     def __str__(self):
         h = self.history
@@ -236,6 +241,8 @@ class _Recorder:
         self.net, self.method, self.options, self.bar = net, method, options, bar
         self.loss, self.grad_norm, self.layers = [E], [norm], [layers]
         self.step, self.mu, self.trials = [], [], []
+        self.returned_loss = None   # E of the weights returned, when not the last iterate's
+        self.last_weights = None    # the last iterate, when it is not the weights returned
 
     def add(self, w_old, w_new, E, norm, layers, mu=np.nan):
         self.step.append(float(np.linalg.norm(w_new - w_old)))
@@ -251,8 +258,11 @@ class _Recorder:
         history = FitHistory(np.array(self.loss), np.array(self.grad_norm),
                              np.array(self.layers).reshape(-1, self.net.n_layers),
                              np.array(self.step), np.array(self.mu), tuple(self.trials))
-        return FitResult(weights.copy(), self.method, float(self.loss[-1]), len(self.step),
-                         converged, message, history, self.options, reason, dict(counts))
+        loss = self.loss[-1] if self.returned_loss is None else self.returned_loss
+        last = weights if self.last_weights is None else self.last_weights
+        return FitResult(weights.copy(), self.method, float(loss), len(self.step),
+                         converged, message, history, self.options, reason, dict(counts),
+                         last.copy())
 
 
 def _options(method, hyper):
