@@ -141,9 +141,13 @@ def fits_into(fresh, other):
     >>> fits_into(np.zeros(3), 1j)     # the result would be complex
     False
     """
-    return (isinstance(fresh, np.ndarray) and fresh.flags.writeable
-            and np.result_type(fresh, other) == fresh.dtype
-            and np.broadcast_shapes(fresh.shape, np.shape(other)) == fresh.shape)
+    if not (isinstance(fresh, np.ndarray) and fresh.flags.writeable):
+        return False
+    shape = np.shape(other)   # broadcasts into fresh's shape: trailing axes equal or 1
+    if len(shape) > fresh.ndim or any(n != 1 and n != m for n, m in
+                                      zip(reversed(shape), reversed(fresh.shape))):
+        return False
+    return np.result_type(fresh, other) == fresh.dtype
 
 
 def sech_squared(a):
