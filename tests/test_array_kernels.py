@@ -58,7 +58,7 @@ def test_tanh_slope_in_value_form_keeps_every_digit():
     # tanh'(a) as the engine runs it, from (a, z = tanh a), against mpmath's sech(a)^2 at 50
     # digits: densely around 0 and |z| = 0.8 (a = atanh 0.8 = 1.0986, where a slope that
     # switched to 1 - z^2 would show its seam) and out to where the textbook 1 - z^2 has
-    # lost every digit (|a| >= 19); the NumPy kernel, the array kernel on NumPy and on JAX
+    # lost every digit (|a| >= 19); the engine's NumPy slope and the array kernel on NumPy
     switch = float(mpmath.atanh(0.8))
     a = np.concatenate([POINTS, np.linspace(-1.5, 1.5, 3001),
                         switch + np.linspace(-1e-6, 1e-6, 201), [-switch, 1e-12, 0.7, 0.81]])

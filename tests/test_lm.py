@@ -246,7 +246,6 @@ def test_converges_from_a_random_start_along_a_slow_valley(curve):
     assert ours.evaluations["curvature"] < reference.njev
 
 
-
 def test_a_run_that_ends_after_uphill_steps_returns_its_lowest_point(curve):
     # Stop the curve-6 run right after its first accepted uphill step: the last iterate's
     # E is above the one before, so the weights returned are those where E was lowest,

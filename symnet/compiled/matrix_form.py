@@ -226,11 +226,10 @@ def _largest_magnitude(values):
 def _products_are_finite(net, G, Z):
     if any(np.iscomplexobj(values) for values in G[1:] + Z):
         return False   # complex magnitudes are not max and min: the result is read instead
-    with np.errstate(over="ignore", invalid="ignore"):
-        for l in range(1, net.n_layers + 1):
-            g, z = _largest_magnitude(G[l]), _largest_magnitude(Z[l - 1])
-            if not (g * max(z, 1.0) < FLOAT_MAX):   # NaN and inf fail too
-                return False
+    for l in range(1, net.n_layers + 1):   # Python floats: a product past 1.8e308 is inf
+        g, z = _largest_magnitude(G[l]), _largest_magnitude(Z[l - 1])
+        if not (g * max(z, 1.0) < FLOAT_MAX):   # NaN and inf fail too
+            return False
     return True
 
 
